@@ -1,0 +1,264 @@
+"""Typed, validated params: one model per ``params.yaml`` section, unknown keys rejected.
+
+Errors name the offending key (dotted path) and what is allowed, e.g.
+``params.yaml: finetune.mode: got 'deep'; allowed: 'linear_probe', 'full'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ParamsError(ValueError):
+    """Raised when params.yaml is malformed; the message names key and allowed values."""
+
+
+class Section(BaseModel):
+    """Base of every params section: strict about unknown keys, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseParams(Section):
+    seed: int = Field(0, ge=0, description="root seed; every random choice derives from it")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = Field(2, ge=1, le=256, description="torch intra-op threads")
+
+
+class DigitsParams(Section):
+    noise_std: float = Field(0.3, ge=0.0, description="fixed per-sample Gaussian noise")
+
+
+class FashionMnistParams(Section):
+    path: str = "/usr/share/datasets/fashion-mnist"
+    noise_std: float = Field(0.0, ge=0.0)
+    downstream: Literal["group4"] = "group4"
+
+
+class HuggingFaceParams(Section):
+    name: str = "uoft-cs/cifar100"
+    load_from_disk: str | None = Field(
+        None, description="a directory written by Dataset(Dict).save_to_disk (offline)"
+    )
+    image_column: str = "img"
+    upstream_split: str = "train"
+    upstream_label: str = "fine_label"
+    downstream_name: str | None = Field(
+        None, description="another dataset for the downstream task (e.g. uoft-cs/cifar10)"
+    )
+    downstream_load_from_disk: str | None = None
+    downstream_split: str = "test"
+    downstream_label: str = "coarse_label"
+    downstream_image_column: str | None = None
+
+
+class DataParams(Section):
+    source: Literal["digits", "fashion-mnist", "huggingface"] = "digits"
+    digits: DigitsParams = DigitsParams()
+    fashion_mnist: FashionMnistParams = FashionMnistParams()
+    huggingface: HuggingFaceParams = HuggingFaceParams()
+
+
+class ModelParams(Section):
+    arch: Literal["mlp", "cnn", "resnet"] = "mlp"
+    hidden: int = Field(256, ge=1, description="mlp hidden width / cnn channels")
+    feature_dim: int = Field(16, ge=1, description="width of the feature layer under the head")
+    resnet_blocks: list[int] = Field(default_factory=lambda: [2, 2, 2, 2])
+    share_init: bool = Field(
+        False, description="all models share one backbone init (the reference's side effect)"
+    )
+
+
+class PrepareParams(Section):
+    n_models: int = Field(32, ge=2, description="shadow + victim models (M)")
+    n_pool: int = Field(400, ge=4, description="pretraining pool; each model trains on half")
+    n_challenge: int = Field(200, ge=1, description="challenge points drawn from the pool (T)")
+    n_pretrain_test: int = Field(300, ge=1, description="held-out upstream images")
+    n_finetune_pool: int = Field(0, ge=0, description="finetuning pool size; 0 = all left")
+    n_finetune_test: int = Field(300, ge=1, description="held-out downstream images")
+    finetune_fraction: float = Field(0.85, gt=0.0, le=1.0)
+    null_control: bool = Field(
+        False, description="label membership with an independent mask (AUC must be ~0.5)"
+    )
+
+
+class Augment(Section):
+    jitter_std: float = Field(0.05, ge=0.0, description="Gaussian pixel jitter")
+    flip: bool = False
+    crop_pad: int = Field(0, ge=0, description="random crop after reflect padding")
+
+
+class PretrainParams(Section):
+    epochs: int = Field(200, ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    schedule: Literal["constant", "cosine"] = "cosine"
+    augment: Augment = Augment()
+
+
+class FinetuneParams(Section):
+    mode: Literal["linear_probe", "full"] = "linear_probe"
+    batchnorm: Literal["adapt", "frozen"] = Field(
+        "adapt", description="linear probe: BatchNorm statistics adapt (train mode) or stay frozen"
+    )
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(1e-2, gt=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    schedule: Literal["constant", "cosine", "step"] = "constant"
+    augment: Augment = Augment(jitter_std=0.0)
+
+
+class QueryParams(Section):
+    n_views: int = Field(8, ge=1, description="aligned views per challenge point (A)")
+    include_clean: bool = Field(True, description="view 0 is the unaugmented image")
+    augment: Augment = Augment()
+    batch_size: int = Field(1024, ge=1)
+
+
+class TmiParams(Section):
+    hidden: int = Field(64, ge=1)
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    lr: float = Field(5e-3, gt=0.0)
+    weight_decay: float = Field(5e-4, ge=0.0)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(64, ge=1)
+    step_size: int = Field(7, ge=1)
+    gamma: float = Field(0.9, gt=0.0, le=1.0)
+    chunk: int = Field(4096, ge=1, description="metaclassifiers trained per batched program")
+
+
+class LiraParams(Section):
+    covariance: Literal["full", "diag"] = "full"
+    ridge: float = Field(1e-3, ge=0.0, description="added to the covariance diagonal")
+
+
+class AttackParams(Section):
+    n_victims: int = Field(8, ge=1)
+    attacks: list[Literal["tmi", "lira", "threshold", "whitebox_lira"]] = Field(
+        default_factory=lambda: ["tmi", "lira", "threshold", "whitebox_lira"]
+    )
+    tmi: TmiParams = TmiParams()
+    lira: LiraParams = LiraParams()
+
+
+class EvaluateParams(Section):
+    fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001])
+    bootstrap: int = Field(1000, ge=10)
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    normalize: Literal["none", "minmax"] = Field(
+        "none", description="per-victim score normalisation before pooling"
+    )
+
+
+class TrackingParams(Section):
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str = "tmi"
+    log_weights: bool = Field(True, description="log the victim's finetuned safetensors")
+
+
+class Params(Section):
+    base: BaseParams = BaseParams()
+    data: DataParams = DataParams()
+    model: ModelParams = ModelParams()
+    prepare: PrepareParams = PrepareParams()
+    pretrain: PretrainParams = PretrainParams()
+    finetune: FinetuneParams = FinetuneParams()
+    query: QueryParams = QueryParams()
+    attack: AttackParams = AttackParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    tracking: TrackingParams = TrackingParams()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Params:
+        p = self.prepare
+        if p.n_models % 2:
+            raise ValueError(f"prepare.n_models: got {p.n_models}; allowed: an even number ≥ 2")
+        if p.n_challenge > p.n_pool:
+            raise ValueError(
+                f"prepare.n_challenge: got {p.n_challenge}; allowed: ≤ prepare.n_pool ({p.n_pool})"
+            )
+        if self.attack.n_victims > p.n_models:
+            raise ValueError(
+                f"attack.n_victims: got {self.attack.n_victims}; "
+                f"allowed: ≤ prepare.n_models ({p.n_models})"
+            )
+        return self
+
+    def section_hash(self, *sections: str) -> str:
+        """Stable hash of the named sections (a fingerprint for completion markers)."""
+        blob = json.dumps({s: getattr(self, s).model_dump() for s in sections}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _allowed(model: type[BaseModel], path: tuple[Any, ...]) -> str:
+    """Describe what is allowed at ``path`` inside ``model``."""
+    current: Any = model
+    for part in path[:-1]:
+        field = current.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return ""
+        current = field.annotation
+    last = path[-1] if path else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        field = current.model_fields.get(last) if isinstance(last, str) else None
+        if field is None:
+            return "allowed keys: " + ", ".join(current.model_fields)
+        ann = field.annotation
+        if typing.get_origin(ann) is Literal:
+            return "allowed: " + ", ".join(repr(a) for a in typing.get_args(ann))
+        constraints = [
+            f"{k} {getattr(m, k)}"
+            for m in field.metadata
+            for k in ("ge", "gt", "le", "lt")
+            if getattr(m, k, None) is not None
+        ]
+        return "allowed: " + (getattr(ann, "__name__", str(ann)) + " " + " ".join(constraints))
+    return ""
+
+
+def _format(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        key = ".".join(str(x) for x in loc) or "<root>"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{source}: {key}: unknown key; {_allowed(Params, loc)}")
+        elif e["type"] == "value_error":
+            lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
+        else:
+            got = e.get("input")
+            hint = _allowed(Params, loc)
+            lines.append(f"{source}: {key}: {e['msg']} (got {got!r}){'; ' + hint if hint else ''}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: dict[str, Any] | None, source: str = "params.yaml") -> Params:
+    """Validate a raw params mapping; raise :class:`ParamsError` naming every bad key."""
+    try:
+        return Params.model_validate(raw or {})
+    except ValidationError as err:
+        raise ParamsError(_format(err, source)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Load and validate ``params.yaml``."""
+    path = Path(path)
+    with path.open() as fh:
+        raw = yaml.safe_load(fh)
+    if raw is not None and not isinstance(raw, dict):
+        raise ParamsError(f"{path}: top level must be a mapping of sections")
+    return parse_params(raw, str(path))

@@ -1,0 +1,52 @@
+"""Fashion-MNIST from the standard IDX files (Debian package ``dataset-fashion-mnist``)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from leakaudit.data.transfer import TransferData
+from leakaudit.seeds import rng
+
+# tops (T-shirt, pullover, coat, shirt), bottoms and dresses, footwear, bags
+GROUP4 = np.array([0, 1, 0, 1, 0, 2, 0, 2, 3, 2], dtype=np.int64)
+
+
+def _open(directory: Path, stem: str):
+    for name in (f"{stem}.gz", stem):
+        if (directory / name).exists():
+            path = directory / name
+            return gzip.open(path, "rb") if name.endswith(".gz") else path.open("rb")
+    raise FileNotFoundError(
+        f"{directory}/{stem}[.gz] not found: install the Debian package dataset-fashion-mnist "
+        "or set data.fashion_mnist.path to a directory with the IDX files"
+    )
+
+
+def read_idx(directory: Path, stem: str) -> np.ndarray:
+    """Read one IDX file (images or labels)."""
+    with _open(directory, stem) as fh:
+        data = fh.read()
+    magic = int.from_bytes(data[:4], "big")
+    ndim = magic & 0xFF
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load(path: str, noise_std: float, seed: int) -> TransferData:
+    """Upstream: the 60k training images (10 classes); downstream: the 10k test images
+    relabelled to 4 groups (tops, bottoms, footwear, bags)."""
+    d = Path(path)
+    up_x = read_idx(d, "train-images-idx3-ubyte").astype(np.float32)[:, None] / 255.0
+    up_y = read_idx(d, "train-labels-idx1-ubyte").astype(np.int64)
+    down_x = read_idx(d, "t10k-images-idx3-ubyte").astype(np.float32)[:, None] / 255.0
+    down_y = GROUP4[read_idx(d, "t10k-labels-idx1-ubyte").astype(np.int64)]
+    if noise_std > 0:
+        up_x = up_x + rng(seed, "fmnist-noise").normal(0, noise_std, up_x.shape).astype(np.float32)
+    return TransferData(
+        up_x=up_x, up_y=up_y, n_up_classes=10,
+        down_x=down_x, down_y=down_y, n_down_classes=4,
+        same_collection=False, name="fashion-mnist",
+    )

@@ -1,0 +1,50 @@
+"""Image datasets through ``datasets``: by hub name when online, or from ``save_to_disk``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from leakaudit.config import HuggingFaceParams
+from leakaudit.data.transfer import TransferData
+
+
+def _load(name: str, from_disk: str | None, split: str):
+    import datasets
+
+    if from_disk:
+        ds = datasets.load_from_disk(from_disk)
+        return ds[split] if isinstance(ds, datasets.DatasetDict) else ds
+    return datasets.load_dataset(name, split=split)
+
+
+def _to_arrays(ds, image_column: str, label_column: str) -> tuple[np.ndarray, np.ndarray, int]:
+    for col in (image_column, label_column):
+        if col not in ds.column_names:
+            raise KeyError(f"dataset has no column {col!r}; columns: {ds.column_names}")
+    images = np.stack([np.asarray(im, dtype=np.uint8) for im in ds[image_column]])
+    if images.ndim == 3:
+        images = images[:, :, :, None]
+    x = images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    y = np.asarray(ds[label_column], dtype=np.int64)
+    feature = ds.features[label_column]
+    n_classes = getattr(feature, "num_classes", None) or int(y.max()) + 1
+    return x, y, int(n_classes)
+
+
+def load(p: HuggingFaceParams) -> TransferData:
+    """Upstream from (name, upstream_split, upstream_label); downstream from
+    (downstream_name or name, downstream_split, downstream_label)."""
+    up = _load(p.name, p.load_from_disk, p.upstream_split)
+    down_name = p.downstream_name or p.name
+    down_disk = p.downstream_load_from_disk or (None if p.downstream_name else p.load_from_disk)
+    down = _load(down_name, down_disk, p.downstream_split)
+    up_x, up_y, n_up = _to_arrays(up, p.image_column, p.upstream_label)
+    down_x, down_y, n_down = _to_arrays(
+        down, p.downstream_image_column or p.image_column, p.downstream_label
+    )
+    same = down_name == p.name and p.downstream_split == p.upstream_split
+    return TransferData(
+        up_x=up_x, up_y=up_y, n_up_classes=n_up,
+        down_x=down_x, down_y=down_y, n_down_classes=n_down,
+        same_collection=same, name=f"huggingface:{p.name}",
+    )

@@ -1,0 +1,22 @@
+"""Registry of image sources keyed by ``data.source``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from leakaudit.config import Params
+from leakaudit.data import digits, fashion_mnist, huggingface
+from leakaudit.data.transfer import TransferData
+
+SOURCES: dict[str, Callable[[Params], TransferData]] = {
+    "digits": lambda p: digits.load(p.data.digits.noise_std, p.base.seed),
+    "fashion-mnist": lambda p: fashion_mnist.load(
+        p.data.fashion_mnist.path, p.data.fashion_mnist.noise_std, p.base.seed
+    ),
+    "huggingface": lambda p: huggingface.load(p.data.huggingface),
+}
+
+
+def load_source(params: Params) -> TransferData:
+    """Load the source named by ``params.data.source``."""
+    return SOURCES[params.data.source](params)

@@ -1,0 +1,92 @@
+"""Seeded splits: pool / held-out / finetuning roles, challenge points, balanced masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from leakaudit.config import PrepareParams
+from leakaudit.data.transfer import TransferData
+from leakaudit.seeds import rng
+
+
+def balanced_mask(n_points: int, n_models: int, generator: np.random.Generator) -> np.ndarray:
+    """Bool mask [point, model], each point IN for exactly half the models (LiRA construction)."""
+    if n_models % 2:
+        raise ValueError(f"n_models must be even for a balanced mask, got {n_models}")
+    order = generator.random((n_points, n_models)).argsort(axis=1)
+    return order < n_models // 2
+
+
+def _need(what: str, need: int, have: int) -> None:
+    if need > have:
+        raise ValueError(f"prepare: {what} needs {need} images but the source has {have}")
+
+
+def assign_roles(data: TransferData, p: PrepareParams, seed: int) -> pd.DataFrame:
+    """The points table: every image the audit uses, with its role and labels."""
+    g = rng(seed, "roles")
+    rows: list[pd.DataFrame] = []
+
+    def block(collection: str, idx: np.ndarray, labels: np.ndarray, role: str) -> None:
+        rows.append(pd.DataFrame({
+            "collection": collection, "source_index": idx.astype(np.int64),
+            "label": labels[idx].astype(np.int64), "role": role,
+        }))
+
+    up_perm = g.permutation(len(data.up_y))
+    n_up = p.n_pool + p.n_pretrain_test
+    _need("pool + pretrain test", n_up, len(up_perm))
+    block("up", up_perm[: p.n_pool], data.up_y, "pool")
+    block("up", up_perm[p.n_pool : n_up], data.up_y, "pretrain_test")
+    if data.same_collection:
+        down_perm = up_perm[n_up:]
+    else:
+        down_perm = g.permutation(len(data.down_y))
+    n_ft = p.n_finetune_pool or len(down_perm) - p.n_finetune_test
+    _need("finetune test + pool", p.n_finetune_test + n_ft, len(down_perm))
+    block("down", down_perm[: p.n_finetune_test], data.down_y, "finetune_test")
+    block("down", down_perm[p.n_finetune_test : p.n_finetune_test + n_ft], data.down_y, "finetune")
+
+    points = pd.concat(rows, ignore_index=True)
+    points.insert(0, "point_id", np.arange(len(points), dtype=np.int64))
+    pool = points.index[points.role == "pool"].to_numpy()
+    challenge = g.choice(pool, size=p.n_challenge, replace=False)
+    points["challenge"] = False
+    points.loc[challenge, "challenge"] = True
+    return points
+
+
+def membership(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFrame:
+    """Long table model × pool point: ``trained`` (used in pretraining) and ``member`` (the label
+    the attack is scored against; an independent mask under the null control)."""
+    pool = points.loc[points.role == "pool", "point_id"].to_numpy()
+    trained = balanced_mask(len(pool), p.n_models, rng(seed, "membership"))
+    member = balanced_mask(len(pool), p.n_models, rng(seed, "null-labels")) if p.null_control \
+        else trained
+    models = np.arange(p.n_models, dtype=np.int64)
+    return pd.DataFrame({
+        "model_id": np.tile(models, len(pool)),
+        "point_id": np.repeat(pool, p.n_models),
+        "trained": trained.reshape(-1),
+        "member": member.reshape(-1),
+    })
+
+
+def finetune_subsets(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFrame:
+    """Per model, a fresh seeded subsample (``finetune_fraction``) of the finetuning pool."""
+    ft = points.loc[points.role == "finetune", "point_id"].to_numpy()
+    k = max(1, round(p.finetune_fraction * len(ft)))
+    frames = [
+        pd.DataFrame({"model_id": m, "point_id": np.sort(rng(seed, "finetune-subset", m)
+                                                        .choice(ft, size=k, replace=False))})
+        for m in range(p.n_models)
+    ]
+    out = pd.concat(frames, ignore_index=True)
+    out["model_id"] = out["model_id"].astype(np.int64)
+    return out
+
+
+def victims(n_models: int, n_victims: int, seed: int) -> np.ndarray:
+    """Seeded choice of victim model ids (sorted)."""
+    return np.sort(rng(seed, "victims").choice(n_models, size=n_victims, replace=False))

@@ -1,0 +1,30 @@
+"""The data contract every image source returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TransferData:
+    """An upstream (pretraining) collection and a downstream (finetuning) collection.
+
+    Images are float32 arrays shaped N×C×H×W in [0, 1] (plus any fixed noise). When
+    ``same_collection`` is true both views index the same images, and splits must keep the
+    pretraining and downstream parts disjoint.
+    """
+
+    up_x: np.ndarray
+    up_y: np.ndarray
+    n_up_classes: int
+    down_x: np.ndarray
+    down_y: np.ndarray
+    n_down_classes: int
+    same_collection: bool
+    name: str
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.up_x.shape[1:])

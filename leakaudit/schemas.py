@@ -1,0 +1,109 @@
+"""pandera schemas for every table crossing a stage boundary."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.pandas import Check, Column, DataFrameSchema
+
+_ID = {"checks": Check.ge(0), "nullable": False}
+
+POINTS = DataFrameSchema(
+    {
+        "point_id": Column("int64", unique=True, **_ID),
+        "collection": Column(str, Check.isin(["up", "down"])),
+        "source_index": Column("int64", **_ID),
+        "label": Column("int64", **_ID),
+        "role": Column(str, Check.isin(["pool", "pretrain_test", "finetune", "finetune_test"])),
+        "challenge": Column(bool),
+    },
+    checks=Check(lambda df: (~df.challenge | (df.role == "pool")).all(),
+                 error="challenge points must come from the pretraining pool"),
+    strict=True, name="points",
+)
+
+MEMBERSHIP = DataFrameSchema(
+    {
+        "model_id": Column("int64", **_ID),
+        "point_id": Column("int64", **_ID),
+        "trained": Column(bool),
+        "member": Column(bool),
+    },
+    checks=Check(lambda df: (df.groupby("point_id").trained.mean() == 0.5).all(),
+                 error="each pool point must be trained by exactly half the models"),
+    unique=["model_id", "point_id"], strict=True, name="membership",
+)
+
+FINETUNE_SUBSETS = DataFrameSchema(
+    {"model_id": Column("int64", **_ID), "point_id": Column("int64", **_ID)},
+    unique=["model_id", "point_id"], strict=True, name="finetune_subsets",
+)
+
+SIGNALS = DataFrameSchema(
+    {
+        "model_id": Column("int64", **_ID),
+        "point_id": Column("int64", **_ID),
+        "view_id": Column("int64", **_ID),
+        r"prob_\d+": Column("float32", Check.in_range(0.0, 1.0), regex=True),
+        r"logodds_\d+": Column("float32", Check(lambda s: s.notna() & ~s.isin([float("inf"),
+                                                 float("-inf")]), element_wise=False,
+                                                 error="finite"), regex=True),
+    },
+    unique=["model_id", "point_id", "view_id"], strict=True, name="signals",
+)
+
+SCORES = DataFrameSchema(
+    {
+        "attack": Column(str),
+        "victim_id": Column("int64", **_ID),
+        "point_id": Column("int64", **_ID),
+        "score": Column("float64", Check(lambda s: s.notna(), error="not NaN")),
+        "member": Column(bool),
+    },
+    unique=["attack", "victim_id", "point_id"], strict=True, name="scores",
+)
+
+METRICS = DataFrameSchema(
+    {
+        "attack": Column(str),
+        "metric": Column(str),
+        "value": Column("float64"),
+        "low": Column("float64"),
+        "high": Column("float64"),
+    },
+    unique=["attack", "metric"], strict=True, name="metrics",
+)
+
+MODEL_STATS = DataFrameSchema(
+    {
+        "model_id": Column("int64", **_ID),
+        "stage": Column(str, Check.isin(["pretrain", "finetune"])),
+        "train_loss": Column("float64"),
+        "train_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
+        "test_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
+        "seconds": Column("float64", Check.ge(0.0)),
+    },
+    unique=["model_id", "stage"], strict=True, name="model_stats",
+)
+
+SCHEMAS: dict[str, DataFrameSchema] = {
+    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS, MODEL_STATS)
+}
+
+
+class SchemaViolation(ValueError):
+    """A table failed its schema; the message names the table and the column."""
+
+
+def validate(df, table: str):
+    """Validate ``df`` against the schema named ``table``; raise :class:`SchemaViolation`."""
+    schema = SCHEMAS[table]
+    try:
+        return schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        lines = []
+        for (column, check), grp in cases.groupby(["column", "check"], dropna=False, sort=False):
+            col = column if isinstance(column, str) and column else "<table>"
+            examples = ", ".join(repr(v) for v in grp.failure_case.head(3).tolist())
+            lines.append(f"table '{table}' column '{col}': {check} failed ({examples})")
+        raise SchemaViolation("\n".join(lines)) from None

@@ -1,0 +1,29 @@
+"""Every random choice derives from ``base.seed`` plus a named purpose and indices."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+
+
+def _key(purpose: str) -> int:
+    return int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:4], "little")
+
+
+def seed_sequence(seed: int, purpose: str, *index: int) -> np.random.SeedSequence:
+    """A SeedSequence unique to (root seed, purpose, indices)."""
+    return np.random.SeedSequence([seed, _key(purpose), *index])
+
+
+def rng(seed: int, purpose: str, *index: int) -> np.random.Generator:
+    """A numpy Generator unique to (root seed, purpose, indices)."""
+    return np.random.default_rng(seed_sequence(seed, purpose, *index))
+
+
+def torch_generator(seed: int, purpose: str, *index: int) -> torch.Generator:
+    """A CPU torch Generator unique to (root seed, purpose, indices)."""
+    g = torch.Generator()
+    g.manual_seed(int(seed_sequence(seed, purpose, *index).generate_state(1, np.uint64)[0] >> 1))
+    return g

@@ -1,0 +1,120 @@
+"""One training loop for pretraining and finetuning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from leakaudit.config import FinetuneParams, PretrainParams
+from leakaudit.data.views import augment
+from leakaudit.models import TransferNet
+
+
+@dataclass
+class TrainResult:
+    final_loss: float
+    train_accuracy: float
+
+
+def _optimizer(params, p: PretrainParams | FinetuneParams) -> torch.optim.Optimizer:
+    if p.optimizer == "adam":
+        return torch.optim.Adam(params, lr=p.lr, weight_decay=p.weight_decay)
+    return torch.optim.SGD(params, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+
+
+def _scheduler(opt: torch.optim.Optimizer, p: PretrainParams | FinetuneParams, steps: int):
+    if p.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
+    if p.schedule == "step":  # the reference's StepLR(10, 0.9) per epoch
+        per_epoch = max(1, steps // p.epochs)
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=10 * per_epoch, gamma=0.9)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    p: PretrainParams | FinetuneParams,
+    generator: torch.Generator,
+    trainable: list[nn.Parameter] | None = None,
+    frozen_modules: list[nn.Module] | None = None,
+) -> TrainResult:
+    """Train ``model`` on (x, y) with minibatches drawn from ``generator``.
+
+    ``trainable`` restricts the optimised parameters (linear probe); ``frozen_modules`` are kept
+    in eval mode throughout (frozen BatchNorm statistics).
+    """
+    device = next(model.parameters()).device
+    params = trainable if trainable is not None else [q for q in model.parameters()]
+    opt = _optimizer(params, p)
+    n = len(x)
+    per_epoch = (n + p.batch_size - 1) // p.batch_size
+    sched = _scheduler(opt, p, p.epochs * per_epoch)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for m in frozen_modules or []:
+        m.eval()
+    total, seen = 0.0, 0
+    for _ in range(p.epochs):
+        order = torch.randperm(n, generator=generator)
+        total, seen, correct = 0.0, 0, 0
+        for b in range(per_epoch):
+            idx = order[b * p.batch_size : (b + 1) * p.batch_size]
+            xb = augment(x[idx], p.augment, generator).to(device)
+            yb = y[idx].to(device)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+            seen += len(idx)
+            correct += (logits.argmax(1) == yb).sum().item()
+    return TrainResult(final_loss=total / max(1, seen), train_accuracy=correct / max(1, seen))
+
+
+def finetune(
+    model: TransferNet, x: torch.Tensor, y: torch.Tensor, p: FinetuneParams,
+    generator: torch.Generator,
+) -> TrainResult:
+    """Finetune with a fresh head: linear probe (frozen backbone) or full."""
+    if p.mode == "linear_probe":
+        for q in model.backbone.parameters():
+            q.requires_grad_(False)
+        if _features_fixed(model.backbone, p):
+            # Nothing in the backbone changes during the probe: compute features once.
+            feats = predict_logits(model.backbone, x)
+            return train(model.head, feats, y, p, generator)
+        frozen = [model.backbone] if p.batchnorm == "frozen" else []
+        return train(model, x, y, p, generator, list(model.head.parameters()), frozen)
+    return train(model, x, y, p, generator)
+
+
+def _features_fixed(backbone: nn.Module, p: FinetuneParams) -> bool:
+    """True when a linear probe sees the same features every epoch: no augmentation, and no
+    BatchNorm or dropout whose train-mode behaviour would change them."""
+    a = p.augment
+    if a.jitter_std > 0 or a.flip or a.crop_pad > 0:
+        return False
+    stochastic = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
+    has = any(isinstance(m, stochastic) for m in backbone.modules())
+    return not has or p.batchnorm == "frozen" and not any(
+        isinstance(m, nn.Dropout) for m in backbone.modules())
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Eval-mode logits for a batch of images (on the model's device, returned on CPU)."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(out)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Top-1 accuracy in eval mode."""
+    return (predict_logits(model, x).argmax(1) == y).float().mean().item()

@@ -1,0 +1,45 @@
+"""Stage `attack`: every registered attack over the signals → the scores table."""
+
+import numpy as np
+import pandas as pd
+
+from leakaudit.attacks import AttackInputs, run_attack
+from leakaudit.data.splits import victims as choose_victims
+from leakaudit.signals import to_arrays
+from leakaudit.tables import read_table, write_table
+from tasks._stage import OUT, stage
+
+
+def main() -> None:
+    with stage("attack", ("attack",)) as s:
+        p = s.params
+        points = read_table(OUT / "prepare/points.parquet", "points").set_index("point_id")
+        members = read_table(OUT / "prepare/membership.parquet", "membership")
+        fin = to_arrays(read_table(OUT / "query/signals_finetuned.parquet", "signals"))
+        pre = None
+        if "whitebox_lira" in p.attack.attacks:
+            pre = to_arrays(read_table(OUT / "query/signals_pretrained.parquet", "signals"))
+        member = (members.pivot(index="model_id", columns="point_id", values="member")
+                  .loc[fin.model_ids, fin.point_ids].to_numpy(bool))
+        vict = choose_victims(len(fin.model_ids), p.attack.n_victims, p.base.seed)
+        inputs = AttackInputs(
+            probs=fin.probs, logodds=fin.logodds, member=member, victims=vict,
+            labels=points.loc[fin.point_ids, "label"].to_numpy(),
+            logodds_pre=None if pre is None else pre.logodds,
+        )
+        frames = []
+        for name in p.attack.attacks:
+            scores = run_attack(name, inputs, p.attack, p.base.seed)
+            frames.append(pd.DataFrame({
+                "attack": name,
+                "victim_id": np.repeat(fin.model_ids[vict], len(fin.point_ids)).astype(np.int64),
+                "point_id": np.tile(fin.point_ids, len(vict)).astype(np.int64),
+                "score": scores.reshape(-1).astype(np.float64),
+                "member": member[vict].reshape(-1),
+            }))
+        write_table(pd.concat(frames), s.out / "scores.parquet", "scores", s.run_id)
+        s.metrics |= {"n_victims": len(vict), "n_points": len(fin.point_ids)}
+
+
+if __name__ == "__main__":
+    main()

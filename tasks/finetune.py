@@ -1,0 +1,38 @@
+"""Stage `finetune`: every pretrained model on the downstream task (its seeded subset)."""
+
+import pandas as pd
+
+from leakaudit import fleet, store
+from leakaudit.data import load_source
+from leakaudit.tables import read_table, write_table
+from tasks._stage import MODELS, OUT, stage
+from tasks.pretrain import fingerprints as pretrain_prints
+
+
+def main() -> None:
+    with stage("finetune", ("finetune",)) as s:
+        p = s.params
+        data = load_source(p)
+        points = read_table(OUT / "prepare/points.parquet", "points")
+        members = read_table(OUT / "prepare/membership.parquet", "membership")
+        subsets = read_table(OUT / "prepare/finetune_subsets.parquet", "finetune_subsets")
+        src = points.set_index("point_id").source_index
+        test_idx = src[points.point_id[points.role == "finetune_test"]].to_numpy()
+        subset = {int(m): src[g.point_id].to_numpy() for m, g in subsets.groupby("model_id")}
+        parents = pretrain_prints(p, points, members)
+        recipe = p.finetune.model_dump()
+        prints = {m: fleet.fingerprint(parents[m], recipe, subset[m].tolist()) for m in subset}
+
+        def one(m: int):
+            pre = store.load_model_state(store.model_dir(MODELS / "pretrain", m), parents[m])
+            return fleet.finetune_one(p, data, m, pre, subset[m], test_idx, s.device)
+
+        stats = fleet.run_fleet(MODELS / "finetune", sorted(subset), prints, one, "finetune")
+        table = pd.DataFrame([{"model_id": m, "stage": "finetune", **st}
+                              for m, st in sorted(stats.items())])
+        write_table(table, s.out / "model_stats.parquet", "model_stats", s.run_id)
+        s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean()}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Stage `prepare`: roles of every image, challenge points, balanced masks, finetune subsets."""
+
+from leakaudit.data import load_source
+from leakaudit.data.splits import assign_roles, finetune_subsets, membership
+from leakaudit.tables import write_table
+from tasks._stage import stage
+
+
+def main() -> None:
+    with stage("prepare", ("base", "data", "prepare")) as s:
+        p = s.params
+        data = load_source(p)
+        points = assign_roles(data, p.prepare, p.base.seed)
+        write_table(points, s.out / "points.parquet", "points", s.run_id)
+        write_table(membership(points, p.prepare, p.base.seed), s.out / "membership.parquet",
+                    "membership", s.run_id)
+        write_table(finetune_subsets(points, p.prepare, p.base.seed),
+                    s.out / "finetune_subsets.parquet", "finetune_subsets", s.run_id)
+        s.metrics |= {"n_points": len(points), "n_challenge": int(points.challenge.sum())}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Stage `pretrain`: M models, each on its half of the pretraining pool."""
+
+import pandas as pd
+
+from leakaudit import fleet
+from leakaudit.data import load_source
+from leakaudit.tables import read_table, write_table
+from tasks._stage import MODELS, OUT, stage
+
+SECTIONS = ("base", "data", "model", "pretrain")
+
+
+def fingerprints(params, points: pd.DataFrame, members: pd.DataFrame) -> dict[int, str]:
+    """Per model: its recipe and the source indices it trains on."""
+    src = points.set_index("point_id").source_index
+    recipe = params.model_dump(include=set(SECTIONS))
+    return {
+        int(m): fleet.fingerprint(recipe, sorted(src[g.point_id[g.trained]].tolist()))
+        for m, g in members.groupby("model_id")
+    }
+
+
+def main() -> None:
+    with stage("pretrain", SECTIONS) as s:
+        p = s.params
+        data = load_source(p)
+        points = read_table(OUT / "prepare/points.parquet", "points")
+        members = read_table(OUT / "prepare/membership.parquet", "membership")
+        src = points.set_index("point_id").source_index
+        test_idx = src[points.point_id[points.role == "pretrain_test"]].to_numpy()
+        train_idx = {int(m): src[g.point_id[g.trained]].to_numpy()
+                     for m, g in members.groupby("model_id")}
+        prints = fingerprints(p, points, members)
+        stats = fleet.run_fleet(
+            MODELS / "pretrain", sorted(train_idx), prints,
+            lambda m: fleet.pretrain_one(p, data, m, train_idx[m], test_idx, s.device), "pretrain",
+        )
+        table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **st}
+                              for m, st in sorted(stats.items())])
+        write_table(table, s.out / "model_stats.parquet", "model_stats", s.run_id)
+        s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean(),
+                      "train_accuracy_mean": table.train_accuracy.mean()}
+
+
+if __name__ == "__main__":
+    main()

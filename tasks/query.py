@@ -1,0 +1,44 @@
+"""Stage `query`: aligned views of every challenge point through every model → signals.
+
+`signals_finetuned` is what the black-box adversary sees; `signals_pretrained` (the upstream
+head) feeds only the white-box upper bound.
+"""
+
+from leakaudit import store
+from leakaudit.data import load_source
+from leakaudit.models import build_model
+from leakaudit.querying import make_views, query_fleet
+from leakaudit.seeds import torch_generator
+from leakaudit.tables import read_table, write_table
+from tasks._stage import MODELS, OUT, stage
+
+
+def main() -> None:
+    with stage("query", ("query",)) as s:
+        p = s.params
+        data = load_source(p)
+        points = read_table(OUT / "prepare/points.parquet", "points")
+        members = read_table(OUT / "prepare/membership.parquet", "membership")
+        challenge = points[points.challenge].sort_values("point_id")
+        views = make_views(data.up_x[challenge.source_index.to_numpy()], p.query,
+                           torch_generator(p.base.seed, "query-views"))
+        model_ids = sorted(members.model_id.unique().tolist())
+
+        def loader(kind: str, n_classes: int):
+            def load(m: int):
+                model = build_model(p.model, data.image_shape, n_classes)
+                model.load_state_dict(store.load_model_state(store.model_dir(MODELS / kind, m)))
+                return model.to(s.device)
+            return load
+
+        for kind, n_classes in (("finetune", data.n_down_classes),
+                                ("pretrain", data.n_up_classes)):
+            table = query_fleet(model_ids, loader(kind, n_classes), views,
+                                challenge.point_id.to_numpy(), p.query.batch_size)
+            name = "finetuned" if kind == "finetune" else "pretrained"
+            write_table(table, s.out / f"signals_{name}.parquet", "signals", s.run_id)
+        s.metrics |= {"n_rows": len(table)}
+
+
+if __name__ == "__main__":
+    main()

@@ -77,10 +77,10 @@ class ModelParams(Section):
 
 
 class PrepareParams(Section):
-    n_models: int = Field(32, ge=2, description="shadow + victim models (M)")
-    n_pool: int = Field(400, ge=4, description="pretraining pool; each model trains on half")
+    n_models: int = Field(64, ge=2, description="shadow + victim models (M)")
+    n_pool: int = Field(200, ge=4, description="pretraining pool; each model trains on half")
     n_challenge: int = Field(200, ge=1, description="challenge points drawn from the pool (T)")
-    n_pretrain_test: int = Field(300, ge=1, description="held-out upstream images")
+    n_pretrain_test: int = Field(200, ge=1, description="held-out upstream images")
     n_finetune_pool: int = Field(0, ge=0, description="finetuning pool size; 0 = all left")
     n_finetune_test: int = Field(300, ge=1, description="held-out downstream images")
     finetune_fraction: float = Field(0.85, gt=0.0, le=1.0)
@@ -146,7 +146,7 @@ class LiraParams(Section):
 
 
 class AttackParams(Section):
-    n_victims: int = Field(8, ge=1)
+    n_victims: int = Field(16, ge=1)
     attacks: list[Literal["tmi", "lira", "threshold", "whitebox_lira"]] = Field(
         default_factory=lambda: ["tmi", "lira", "threshold", "whitebox_lira"]
     )
@@ -262,3 +262,12 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     if raw is not None and not isinstance(raw, dict):
         raise ParamsError(f"{path}: top level must be a mapping of sections")
     return parse_params(raw, str(path))
+
+
+def dump_defaults() -> str:
+    """The default params as YAML (every key explicit, so DVC tracks each one)."""
+    return yaml.safe_dump(Params().model_dump(), sort_keys=False)
+
+
+if __name__ == "__main__":
+    print(dump_defaults(), end="")

@@ -1,0 +1,39 @@
+# The two commands: `make audit` (install, then `dvc repro` on the embedded default) and
+# `make test` (install, then the test suite). Both set up .venv from scratch when needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install audit test lint flow plots bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+audit: install
+	dvc repro
+	dvc metrics show
+
+flow: install
+	python -m flows.tmi
+
+test: install
+	pytest
+
+lint: install
+	ruff check .
+
+plots: install
+	bash scripts/build_plots_template.sh
+	dvc plots show
+
+bench: install
+	python bench/pipeline_time.py
+
+clean:
+	rm -rf outputs models plots metrics.json mlflow.db

@@ -1,0 +1,117 @@
+"""End to end: `dvc repro` of the tiny preset in a temporary copy of the repo, a no-op repeat,
+one Prefect flow run that redoes nothing, and the same seed giving the same metrics."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leakaudit.presets import apply
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STAGES = ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"]
+
+
+def make_copy(dest: Path) -> Path:
+    for item in ("leakaudit", "tasks", "flows", "presets", ".dvc", "dvc.yaml", "params.yaml",
+                 ".dvcignore", ".gitignore"):
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, dest / item, ignore=shutil.ignore_patterns(
+                "__pycache__", "tmp", "cache", "config.local", "plots_template.html"))
+        else:
+            shutil.copy2(src, dest / item)
+    apply("tiny", dest / "params.yaml")
+    env = _env()
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x"]):
+        subprocess.run(cmd, cwd=dest, check=True, env=env)
+    return dest
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = ""
+    return env
+
+
+def run(cmd: list[str], cwd: Path) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def stage_records(repo: Path) -> dict:
+    return {s: (repo / f"outputs/{s}/stage.json").read_text() for s in STAGES}
+
+
+def metric_values(repo: Path) -> dict:
+    return json.loads((repo / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    repo = make_copy(tmp_path_factory.mktemp("audit"))
+    run([str(BIN / "dvc"), "repro"], repo)
+    return repo
+
+
+def test_dvc_repro_produces_every_artifact(audited):
+    m = metric_values(audited)
+    for attack in ("tmi", "lira", "threshold", "whitebox_lira"):
+        for key in ("auc", "auc_low", "auc_high", "tpr@1%fpr", "tpr@0.1%fpr",
+                    "balanced_accuracy"):
+            assert key in m[attack]
+    assert 0 <= m["utility"]["finetune_test_accuracy"] <= 1
+    assert (audited / "plots/roc.png").stat().st_size > 1000
+    assert len((audited / "models/pretrain").iterdir().__next__().name) > 0
+    weights = list((audited / "models/finetune").glob("m*/weights.safetensors"))
+    assert len(weights) == 4
+    shown = run([str(BIN / "dvc"), "metrics", "show"], audited)
+    assert "tmi" in shown and "auc" in shown
+
+
+def test_stage_outputs_carry_the_mlflow_run(audited):
+    import mlflow
+
+    from leakaudit.tables import table_run_id
+
+    rec = json.loads((audited / "outputs/evaluate/stage.json").read_text())
+    run_id = rec["mlflow_parent_run_id"]
+    assert table_run_id(audited / "outputs/attack/scores.parquet") == run_id
+    client = mlflow.MlflowClient(f"sqlite:///{audited / 'mlflow.db'}")
+    r = client.get_run(run_id)
+    assert "tmi.auc" in r.data.metrics and r.data.params["prepare.n_models"] == "4"
+    paths = {a.path for a in client.list_artifacts(run_id)}
+    assert {"roc.png", "weights.safetensors", "metrics_table.json"} <= paths
+    children = client.search_runs([r.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{run_id}'")
+    assert {c.data.tags["stage"] for c in children} == set(STAGES)
+
+
+def test_repeat_and_flow_redo_nothing(audited):
+    before = stage_records(audited)
+    out = run([str(BIN / "dvc"), "repro"], audited)
+    assert stage_records(audited) == before, out
+    run([sys.executable, "-m", "flows.tmi"], audited)
+    assert stage_records(audited) == before
+
+
+def test_same_seed_same_metrics(audited, tmp_path):
+    other = make_copy(tmp_path)
+    run([str(BIN / "dvc"), "repro"], other)
+    assert metric_values(other) == metric_values(audited)
+
+
+def test_flow_runs_the_stages_from_scratch(tmp_path):
+    repo = make_copy(tmp_path)
+    run([sys.executable, "-m", "flows.tmi"], repo)
+    assert set(stage_records(repo)) == set(STAGES)
+    status = run([str(BIN / "dvc"), "status"], repo)
+    assert "up to date" in status

@@ -1,0 +1,84 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from leakaudit import store
+from leakaudit.fleet import run_fleet
+from leakaudit.schemas import SchemaViolation, validate
+from leakaudit.tables import read_table, table_run_id, write_table
+
+
+def scores_table(n=4):
+    return pd.DataFrame({"attack": "tmi", "victim_id": np.zeros(n, np.int64),
+                         "point_id": np.arange(n, dtype=np.int64), "score": np.linspace(0, 1, n),
+                         "member": [True, False] * (n // 2)})
+
+
+def test_schema_violation_names_table_and_column():
+    bad = scores_table()
+    bad.loc[1, "score"] = np.nan
+    with pytest.raises(SchemaViolation, match="table 'scores' column 'score'"):
+        validate(bad, "scores")
+    with pytest.raises(SchemaViolation, match="column 'extra'"):
+        validate(scores_table().assign(extra=1), "scores")
+    with pytest.raises(SchemaViolation, match="column 'point_id'"):
+        validate(scores_table().assign(point_id=-1), "scores")
+
+
+def test_membership_must_be_balanced():
+    df = pd.DataFrame({"model_id": np.array([0, 1], np.int64), "point_id": np.array([0, 0],
+                       np.int64), "trained": [True, True], "member": [True, True]})
+    with pytest.raises(SchemaViolation, match="table 'membership'"):
+        validate(df, "membership")
+
+
+def test_tables_roundtrip_with_run_id_and_validate_on_read(tmp_path):
+    path = tmp_path / "s.parquet"
+    write_table(scores_table(), path, "scores", run_id="abc123")
+    assert table_run_id(path) == "abc123"
+    assert read_table(path, "scores").equals(scores_table())
+    scores_table().assign(member=1.5).to_parquet(path)  # written behind the schema's back
+    with pytest.raises(SchemaViolation, match="column 'member'"):
+        read_table(path, "scores")
+
+
+def test_weights_are_safetensors_only(tmp_path):
+    state = {"w": torch.ones(2, 2)}
+    store.save_weights(tmp_path / "w.safetensors", state)
+    assert torch.equal(store.load_weights(tmp_path / "w.safetensors")["w"], state["w"])
+    torch.save(state, tmp_path / "w.pt")
+    with pytest.raises(store.UnsafeCheckpointError):
+        store.load_weights(tmp_path / "w.pt")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    with pytest.raises(RuntimeError):
+        with store.atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_fleet_resumes_after_a_kill_without_redoing_models(tmp_path):
+    calls = []
+
+    def train_one(m, fail_at=None):
+        if m == fail_at:
+            raise KeyboardInterrupt
+        calls.append(m)
+        return {"w": torch.full((2,), float(m))}, {"seconds": 0.0}
+
+    prints = {m: f"fp{m}" for m in range(4)}
+    with pytest.raises(KeyboardInterrupt):
+        run_fleet(tmp_path, list(range(4)), prints, lambda m: train_one(m, fail_at=2), "t")
+    assert calls == [0, 1] and not (tmp_path / "m0002").exists()
+    run_fleet(tmp_path, list(range(4)), prints, train_one, "t")
+    assert calls == [0, 1, 2, 3]
+    # a changed fingerprint retrains that model only; models beyond M are pruned
+    (tmp_path / "m0009").mkdir()
+    run_fleet(tmp_path, list(range(4)), prints | {1: "new"}, train_one, "t")
+    assert calls == [0, 1, 2, 3, 1] and not (tmp_path / "m0009").exists()
+    w = store.load_model_state(tmp_path / "m0003", "fp3")["w"]
+    assert torch.equal(w, torch.full((2,), 3.0))

@@ -1,0 +1,48 @@
+import numpy as np
+
+from leakaudit.config import PrepareParams
+from leakaudit.data.digits import load
+from leakaudit.data.splits import assign_roles, balanced_mask, finetune_subsets, membership
+from leakaudit.seeds import rng
+
+P = PrepareParams(n_models=8, n_pool=60, n_challenge=20, n_pretrain_test=30,
+                  n_finetune_test=40, n_finetune_pool=100)
+
+
+def test_balanced_mask_each_point_in_half_the_models():
+    m = balanced_mask(50, 10, rng(0, "t"))
+    assert (m.sum(1) == 5).all()
+    assert np.array_equal(m, balanced_mask(50, 10, rng(0, "t")))
+    assert not np.array_equal(m, balanced_mask(50, 10, rng(1, "t")))
+
+
+def test_roles_disjoint_and_reproducible():
+    data = load(0.3, 0)
+    pts = assign_roles(data, P, seed=0)
+    assert pts.equals(assign_roles(data, P, seed=0))
+    counts = pts.role.value_counts()
+    assert counts["pool"] == 60 and counts["finetune"] == 100 and counts["finetune_test"] == 40
+    # digits: up and down views share images, so no image may serve two roles
+    assert pts.source_index.is_unique
+    assert pts[pts.challenge].role.eq("pool").all() and pts.challenge.sum() == 20
+
+
+def test_membership_balanced_and_null_control_independent():
+    pts = assign_roles(load(0.3, 0), P, seed=0)
+    mem = membership(pts, P, seed=0)
+    assert (mem.groupby("point_id").trained.sum() == P.n_models // 2).all()
+    assert (mem.trained == mem.member).all()
+    null = membership(pts, P.model_copy(update={"null_control": True}), seed=0)
+    assert (null.trained == mem.trained).all()
+    assert (null.groupby("point_id").member.sum() == P.n_models // 2).all()
+    agree = (null.trained == null.member).mean()
+    assert 0.35 < agree < 0.65
+
+
+def test_finetune_subsets_fraction_and_seed():
+    pts = assign_roles(load(0.3, 0), P, seed=0)
+    sub = finetune_subsets(pts, P, seed=0)
+    assert (sub.groupby("model_id").size() == 85).all()
+    assert sub.equals(finetune_subsets(pts, P, seed=0))
+    a, b = (set(sub[sub.model_id == m].point_id) for m in (0, 1))
+    assert a != b

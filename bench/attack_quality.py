@@ -20,7 +20,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, copy_repo, timed  # noqa: E402
 
-KEYS = ["auc", "balanced_accuracy", "tpr@1%fpr", "tpr@0.1%fpr"]
+KEYS = ["auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"]
 
 
 def show(label: str, metrics: dict) -> None:

@@ -30,7 +30,8 @@ from leakaudit.tables import read_table
 
 def one_by_one(u: np.ndarray, member: np.ndarray, pairs: list[tuple[int, int]],
                p, seed: int) -> np.ndarray:
-    """The reference's loop: a fresh model, loader and optimizer per (victim, point)."""
+    """The reference's loop: a fresh model, loader and optimizer per (victim, point); rows
+    class-weighted like the batched version, so both train the same objective."""
     torch.manual_seed(seed)
     m, _, a, c = u.shape
     out = np.zeros(len(pairs))
@@ -42,12 +43,14 @@ def one_by_one(u: np.ndarray, member: np.ndarray, pairs: list[tuple[int, int]],
                             nn.Linear(p.hidden, 2))
         opt = torch.optim.Adam(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p.step_size, gamma=p.gamma)
-        loader = DataLoader(TensorDataset(x, y), batch_size=p.batch_size, shuffle=True)
+        n_in = float(y.sum().clamp(1, len(y) - 1))
+        w = torch.where(y.bool(), len(y) / (2 * n_in), len(y) / (2 * (len(y) - n_in)))
+        loader = DataLoader(TensorDataset(x, y, w), batch_size=p.batch_size, shuffle=True)
         net.train()
         for _ in range(p.epochs):
-            for xb, yb in loader:
+            for xb, yb, wb in loader:
                 opt.zero_grad()
-                nn.functional.cross_entropy(net(xb), yb).backward()
+                (nn.functional.cross_entropy(net(xb), yb, reduction="none") * wb).mean().backward()
                 opt.step()
             sched.step()
         net.eval()
@@ -92,7 +95,7 @@ def main() -> None:
         return auc(*roc(s, y))
 
     print(f"batched    : {t_batched:8.1f} s  AUC {auc_of(batched, labels):.3f}")
-    est = " (extrapolated from %d)" % n if n < len(pairs) else ""
+    est = f" (extrapolated from {n})" if n < len(pairs) else ""
     print(f"one by one : {t_ref:8.1f} s{est}  AUC {auc_of(ref, labels[:n]):.3f}"
           f"  (batched on the same pairs: {auc_of(batched[:n], labels[:n]):.3f})")
     print(f"speed ratio (one by one / batched): {t_ref / t_batched:.1f}×")

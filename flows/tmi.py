@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from flows.dvc_tasks import STAGES, dvc_stage, publish_metrics
 from prefect import flow
+
+from flows.dvc_tasks import STAGES, dvc_stage, publish_metrics
 
 
 @flow(name="tmi-audit", log_prints=True)

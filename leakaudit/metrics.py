@@ -49,8 +49,8 @@ def point_metrics(scores: np.ndarray, labels: np.ndarray, fpr_targets: list[floa
 
 
 def tpr_key(f: float) -> str:
-    """Metric name for TPR at FPR f, e.g. 0.01 → 'tpr@1%fpr', 0.001 → 'tpr@0.1%fpr'."""
-    return f"tpr@{f * 100:g}%fpr"
+    """Metric name for TPR at FPR f, e.g. 0.01 → 'tpr_at_1pct_fpr'."""
+    return f"tpr_at_{f * 100:g}pct_fpr"
 
 
 @dataclass(frozen=True)

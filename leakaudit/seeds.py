@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _key(purpose: str) -> int:
@@ -24,6 +27,8 @@ def rng(seed: int, purpose: str, *index: int) -> np.random.Generator:
 
 def torch_generator(seed: int, purpose: str, *index: int) -> torch.Generator:
     """A CPU torch Generator unique to (root seed, purpose, indices)."""
+    import torch
+
     g = torch.Generator()
     g.manual_seed(int(seed_sequence(seed, purpose, *index).generate_state(1, np.uint64)[0] >> 1))
     return g

@@ -14,10 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save_file
+if TYPE_CHECKING:
+    import torch
 
 MARKER = "DONE"
 WEIGHTS = "weights.safetensors"
@@ -54,8 +54,12 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def save_weights(path: str | Path, state: dict[str, torch.Tensor], meta: dict | None = None) -> None:
+def save_weights(
+    path: str | Path, state: dict[str, torch.Tensor], meta: dict | None = None
+) -> None:
     """Save a state dict as safetensors, atomically."""
+    from safetensors.torch import save_file
+
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={k: str(v) for k, v in (meta or {}).items()})
@@ -68,6 +72,8 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise UnsafeCheckpointError(
             f"{path}: refusing to load a non-safetensors checkpoint (pickle can run code)"
         )
+    from safetensors.torch import load_file
+
     return load_file(str(path))
 
 

@@ -1,4 +1,4 @@
-"""Parquet tables validated on write and on read, carrying the MLflow run id in metadata."""
+"""Parquet tables validated on write and on read, carrying lineage ids in their metadata."""
 
 from __future__ import annotations
 
@@ -11,17 +11,23 @@ import pyarrow.parquet as pq
 from leakaudit.schemas import validate
 from leakaudit.store import atomic_path
 
+PREFIX = "leakaudit."
 
-def write_table(df: pd.DataFrame, path: str | Path, table: str, run_id: str | None = None) -> None:
-    """Validate ``df`` as ``table`` and write it atomically as parquet."""
+
+def write_table(df: pd.DataFrame, path: str | Path, table: str, **meta: str | None) -> None:
+    """Validate ``df`` as ``table`` and write it atomically as parquet.
+
+    Keyword arguments (e.g. ``audit_id=…``, ``mlflow_run_id=…``) go into the file's metadata.
+    """
     df = validate(df.reset_index(drop=True), table)
     arrow = pa.Table.from_pandas(df, preserve_index=False)
-    meta = dict(arrow.schema.metadata or {})
-    meta[b"leakaudit.table"] = table.encode()
-    if run_id:
-        meta[b"leakaudit.mlflow_run_id"] = run_id.encode()
+    md = dict(arrow.schema.metadata or {})
+    md[(PREFIX + "table").encode()] = table.encode()
+    for key, value in meta.items():
+        if value is not None:
+            md[(PREFIX + key).encode()] = str(value).encode()
     with atomic_path(path) as tmp:
-        pq.write_table(arrow.replace_schema_metadata(meta), tmp)
+        pq.write_table(arrow.replace_schema_metadata(md), tmp)
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
@@ -29,8 +35,8 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
     return validate(pd.read_parquet(path), table)
 
 
-def table_run_id(path: str | Path) -> str | None:
-    """The MLflow run id stored in a table's metadata, if any."""
-    meta = pq.read_schema(path).metadata or {}
-    value = meta.get(b"leakaudit.mlflow_run_id")
-    return value.decode() if value else None
+def table_meta(path: str | Path) -> dict[str, str]:
+    """The lineage metadata stored in a table (``table``, ``audit_id``, …)."""
+    md = pq.read_schema(path).metadata or {}
+    return {k.decode()[len(PREFIX):]: v.decode() for k, v in md.items()
+            if k.decode().startswith(PREFIX)}

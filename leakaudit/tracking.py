@@ -1,5 +1,11 @@
-"""MLflow tracking: one parent run per audit (a fingerprint of all params), one nested run per
-stage execution. Stage outputs record both run ids, linking DVC lineage to MLflow."""
+"""MLflow tracking, done once per audit by the `evaluate` stage.
+
+Each executed audit becomes one parent run (tag ``audit_id`` = fingerprint of all non-tracking
+params) with one nested run per stage, built from the stages' ``stage.json`` records (their
+params, metrics and compute time). Stages themselves never import MLflow: it costs ~1.7 s per
+process, which would dominate the orchestration overhead of a few-minute audit. Every stage
+output carries the ``audit_id``; the evaluate outputs carry the run ids.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from leakaudit.config import Params
+
+AUDIT_SECTIONS = ("base", "data", "model", "prepare", "pretrain", "finetune", "query", "attack",
+                  "evaluate")
+
+
+def audit_id(params: Params) -> str:
+    """The audit's fingerprint: a hash of every section except tracking."""
+    return params.section_hash(*AUDIT_SECTIONS)
 
 
 def repo_root() -> Path:
@@ -41,75 +55,50 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _git_commit() -> str | None:
+def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=repo_root()).stdout.strip() or None
+                              check=True, cwd=repo_root()).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return ""
 
 
-class Tracker:
-    """Opens (or reuses) the audit's parent run and logs a nested run for one stage."""
+def log_audit(
+    params: Params, records: dict[str, dict[str, Any]], metrics: dict[str, float],
+    artifacts: list[Path], table: Any | None = None,
+) -> dict[str, Any]:
+    """Log one audit: parent run (params, final metrics, artifacts, metrics table) and a nested
+    run per stage record. Returns the run ids."""
+    import mlflow
+    from mlflow.entities import Metric, Param
 
-    def __init__(self, params: Params, stage: str, audit_sections: tuple[str, ...]) -> None:
-        self.params = params
-        self.stage = stage
-        self.enabled = params.tracking.enabled
-        self.audit_id = params.section_hash(*audit_sections)
-        self.parent_id: str | None = None
-        self.run_id: str | None = None
-        if not self.enabled:
-            return
-        import mlflow
-
-        self._mlflow = mlflow
-        mlflow.set_tracking_uri(resolve_uri(params.tracking.uri))
-        exp = mlflow.set_experiment(params.tracking.experiment)
-        found = mlflow.search_runs(
-            [exp.experiment_id], filter_string=f"tags.audit_id = '{self.audit_id}' and "
-            "tags.kind = 'audit'", max_results=1, output_format="list",
-        )
-        if found:
-            self.parent_id = found[0].info.run_id
-        else:
-            with mlflow.start_run(run_name=f"audit-{self.audit_id}", tags={
-                "audit_id": self.audit_id, "kind": "audit", "git_commit": _git_commit() or "",
-            }) as run:
-                self.parent_id = run.info.run_id
-                mlflow.log_params(flatten(params.model_dump(include=set(audit_sections))))
-        with mlflow.start_run(run_id=self.parent_id):
-            with mlflow.start_run(run_name=stage, nested=True,
-                                  tags={"stage": stage, "audit_id": self.audit_id}) as run:
-                self.run_id = run.info.run_id
-
-    def ids(self) -> dict[str, str | None]:
-        return {"audit_id": self.audit_id, "mlflow_parent_run_id": self.parent_id,
-                "mlflow_stage_run_id": self.run_id}
-
-    def log_stage(self, params: dict[str, Any], metrics: dict[str, float]) -> None:
-        """Log the stage's own params and metrics on its nested run."""
-        if not self.enabled:
-            return
-        client = self._mlflow.MlflowClient()
-        from mlflow.entities import Metric, Param
-
-        client.log_batch(
-            self.run_id,
-            metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()],
-            params=[Param(k, str(v)[:6000]) for k, v in flatten(params).items()],
-        )
-        client.set_terminated(self.run_id)
-
-    def log_audit(self, metrics: dict[str, float], artifacts: list[Path],
-                  table: Any | None = None) -> None:
-        """Log the audit's final metrics, files and metrics table on the parent run."""
-        if not self.enabled:
-            return
-        mlflow = self._mlflow
-        with mlflow.start_run(run_id=self.parent_id):
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-            for path in artifacts:
-                mlflow.log_artifact(str(path))
-            if table is not None:
-                mlflow.log_table(table, "metrics_table.json")
+    mlflow.set_tracking_uri(resolve_uri(params.tracking.uri))
+    mlflow.set_experiment(params.tracking.experiment)
+    aid = audit_id(params)
+    client = mlflow.MlflowClient()
+    ids: dict[str, Any] = {"audit_id": aid, "stages": {}}
+    with mlflow.start_run(run_name=f"audit-{aid}", tags={
+        "audit_id": aid, "kind": "audit", "git_commit": _git_commit(),
+        "data.source": params.data.source,
+    }) as parent:
+        ids["mlflow_run_id"] = parent.info.run_id
+        mlflow.log_params(flatten(params.model_dump(include=set(AUDIT_SECTIONS))))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        for name, rec in records.items():
+            with mlflow.start_run(run_name=name, nested=True, tags={
+                "stage": name, "audit_id": rec.get("audit_id", aid),
+            }) as child:
+                stage_metrics = {**rec.get("metrics", {}),
+                                 "compute_seconds": rec["compute_seconds"]}
+                client.log_batch(
+                    child.info.run_id,
+                    metrics=[Metric(k, float(v), 0, 0) for k, v in stage_metrics.items()],
+                    params=[Param(k, str(v)[:6000])
+                            for k, v in flatten(rec.get("params", {})).items()],
+                )
+                ids["stages"][name] = child.info.run_id
+        for path in artifacts:
+            mlflow.log_artifact(str(path))
+        if table is not None:
+            mlflow.log_table(table, "metrics_table.json")
+    return ids

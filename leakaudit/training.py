@@ -111,7 +111,8 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) ->
     """Eval-mode logits for a batch of images (on the model's device, returned on CPU)."""
     device = next(model.parameters()).device
     model.eval()
-    out = [model(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    out = [model(x[i : i + batch_size].to(device)).float().cpu()
+           for i in range(0, len(x), batch_size)]
     return torch.cat(out)
 
 

@@ -1,4 +1,4 @@
-"""What every stage shares: params, device, MLflow ids, timing, and its ``stage.json`` record."""
+"""What every stage shares: validated params, device, timing, and its ``stage.json`` record."""
 
 from __future__ import annotations
 
@@ -10,25 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from leakaudit.config import Params, load_params
-from leakaudit.runtime import setup
 from leakaudit.store import write_json
-from leakaudit.tracking import Tracker
+from leakaudit.tracking import audit_id
 
 OUT = Path("outputs")
 MODELS = Path("models")
-AUDIT_SECTIONS = ("base", "data", "model", "prepare", "pretrain", "finetune", "query", "attack",
-                  "evaluate")
 
 
 @dataclass
 class Stage:
     name: str
     params: Params
-    device: torch.device
-    tracker: Tracker
+    audit_id: str
+    device: Any = None  # torch.device when the stage asked for one
     metrics: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -37,25 +32,25 @@ class Stage:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    @property
-    def run_id(self) -> str | None:
-        return self.tracker.parent_id
-
 
 @contextmanager
-def stage(name: str, sections: tuple[str, ...]) -> Iterator[Stage]:
-    """Run a stage body; record compute seconds, metrics and run ids in ``outputs/<name>``."""
+def stage(name: str, sections: tuple[str, ...], torch: bool = True) -> Iterator[Stage]:
+    """Run a stage body; record compute seconds, metrics, its params and the audit id in
+    ``outputs/<name>/stage.json`` (the evaluate stage turns these into MLflow runs)."""
     params = load_params(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
-    device = setup(params.base)
-    tracker = Tracker(params, name, AUDIT_SECTIONS)
-    ctx = Stage(name, params, device, tracker)
+    ctx = Stage(name, params, audit_id(params))
+    if torch:  # imported only by stages that need it (~1 s per process)
+        from leakaudit.runtime import setup
+
+        ctx.device = setup(params.base)
     start = time.perf_counter()
     yield ctx
     seconds = time.perf_counter() - start
-    record: dict[str, Any] = {"stage": name, "compute_seconds": round(seconds, 3),
-                              "device": str(device), "threads": params.base.threads,
-                              "metrics": ctx.metrics, **tracker.ids()}
+    record: dict[str, Any] = {
+        "stage": name, "audit_id": ctx.audit_id, "compute_seconds": round(seconds, 3),
+        "device": str(ctx.device or "cpu"), "threads": params.base.threads,
+        "metrics": {k: float(v) for k, v in ctx.metrics.items()},
+        "params": params.model_dump(include=set(sections)),
+    }
     write_json(ctx.out / "stage.json", record)
-    tracker.log_stage(params.model_dump(include=set(sections)),
-                      {**ctx.metrics, "compute_seconds": seconds})
-    print(f"[{name}] {seconds:.1f} s  {ctx.metrics}")
+    print(f"[{name}] {seconds:.1f} s  {record['metrics']}")

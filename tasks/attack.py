@@ -37,7 +37,7 @@ def main() -> None:
                 "score": scores.reshape(-1).astype(np.float64),
                 "member": member[vict].reshape(-1),
             }))
-        write_table(pd.concat(frames), s.out / "scores.parquet", "scores", s.run_id)
+        write_table(pd.concat(frames), s.out / "scores.parquet", "scores", audit_id=s.audit_id)
         s.metrics |= {"n_victims": len(vict), "n_points": len(fin.point_ids)}
 
 

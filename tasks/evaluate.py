@@ -1,5 +1,6 @@
-"""Stage `evaluate`: metrics with intervals, utility, the ROC plot; the audit's MLflow record."""
+"""Stage `evaluate`: metrics with intervals, utility, the ROC plots; the audit's MLflow record."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,20 +11,21 @@ from leakaudit.plots import plot_roc, roc_curves, roc_table
 from leakaudit.seeds import rng
 from leakaudit.store import atomic_path, write_json
 from leakaudit.tables import read_table, write_table
+from leakaudit.tracking import log_audit
 from tasks._stage import MODELS, OUT, stage
 
 PLOTS = Path("plots")
+UPSTREAM = ("prepare", "pretrain", "finetune", "query", "attack")
 
 
 def main() -> None:
-    with stage("evaluate", ("evaluate",)) as s:
+    with stage("evaluate", ("evaluate",), torch=False) as s:
         p = s.params
         scores = read_table(OUT / "attack/scores.parquet", "scores")
         stats = pd.concat([read_table(OUT / f"{st}/model_stats.parquet", "model_stats")
                            for st in ("pretrain", "finetune")])
         table = pd.concat([attack_metrics(scores, p.evaluate, rng(p.base.seed, "bootstrap")),
                            utility_metrics(stats)], ignore_index=True)
-        write_table(table, s.out / "metrics.parquet", "metrics", s.run_id)
         summary = metrics_json(table)
         write_json("metrics.json", summary)
 
@@ -31,19 +33,25 @@ def main() -> None:
         curves = roc_curves(scores)
         with atomic_path(PLOTS / "roc.csv") as tmp:
             roc_table(curves).to_csv(tmp, index=False)
-        aucs = {a: summary[a]["auc"] for a in curves}
-        n_v = scores.victim_id.nunique()
-        plot_roc(curves, aucs, PLOTS / "roc.png",
-                 f"{p.data.source}: {n_v} victims × {scores.point_id.nunique()} points")
+        plot_roc(curves, {a: summary[a]["auc"] for a in curves}, PLOTS / "roc.png",
+                 f"{p.data.source}: {scores.victim_id.nunique()} victims × "
+                 f"{scores.point_id.nunique()} points")
 
         flat = {f"{r.attack}.{r.metric}": r.value for r in table.itertuples()}
-        victim = int(scores.victim_id.min())
-        artifacts = [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json")]
-        if p.tracking.log_weights:
-            artifacts.append(store.model_dir(MODELS / "finetune", victim) / store.WEIGHTS)
-        s.tracker.log_audit(flat, artifacts, table)
+        ids: dict = {"audit_id": s.audit_id, "mlflow_run_id": None}
+        if p.tracking.enabled:
+            records = {st: json.loads((OUT / st / "stage.json").read_text()) for st in UPSTREAM}
+            artifacts = [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json")]
+            if p.tracking.log_weights:
+                victim = int(scores.victim_id.min())
+                artifacts.append(store.model_dir(MODELS / "finetune", victim) / store.WEIGHTS)
+            ids = log_audit(p, records, flat, artifacts, table)
+        write_json(s.out / "mlflow.json", ids)
+        write_table(table, s.out / "metrics.parquet", "metrics", audit_id=s.audit_id,
+                    mlflow_run_id=ids.get("mlflow_run_id"))
         s.metrics |= {k: v for k, v in flat.items() if k.endswith(".auc")}
-        print(table.pivot(index="attack", columns="metric", values="value").round(3))
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(table.pivot(index="attack", columns="metric", values="value").round(3))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def main() -> None:
         stats = fleet.run_fleet(MODELS / "finetune", sorted(subset), prints, one, "finetune")
         table = pd.DataFrame([{"model_id": m, "stage": "finetune", **st}
                               for m, st in sorted(stats.items())])
-        write_table(table, s.out / "model_stats.parquet", "model_stats", s.run_id)
+        write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean()}
 
 

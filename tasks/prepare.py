@@ -7,15 +7,15 @@ from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("prepare", ("base", "data", "prepare")) as s:
+    with stage("prepare", ("base", "data", "prepare"), torch=False) as s:
         p = s.params
         data = load_source(p)
         points = assign_roles(data, p.prepare, p.base.seed)
-        write_table(points, s.out / "points.parquet", "points", s.run_id)
+        write_table(points, s.out / "points.parquet", "points", audit_id=s.audit_id)
         write_table(membership(points, p.prepare, p.base.seed), s.out / "membership.parquet",
-                    "membership", s.run_id)
+                    "membership", audit_id=s.audit_id)
         write_table(finetune_subsets(points, p.prepare, p.base.seed),
-                    s.out / "finetune_subsets.parquet", "finetune_subsets", s.run_id)
+                    s.out / "finetune_subsets.parquet", "finetune_subsets", audit_id=s.audit_id)
         s.metrics |= {"n_points": len(points), "n_challenge": int(points.challenge.sum())}
 
 

@@ -37,7 +37,7 @@ def main() -> None:
         )
         table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **st}
                               for m, st in sorted(stats.items())])
-        write_table(table, s.out / "model_stats.parquet", "model_stats", s.run_id)
+        write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean(),
                       "train_accuracy_mean": table.train_accuracy.mean()}
 

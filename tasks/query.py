@@ -36,7 +36,7 @@ def main() -> None:
             table = query_fleet(model_ids, loader(kind, n_classes), views,
                                 challenge.point_id.to_numpy(), p.query.batch_size)
             name = "finetuned" if kind == "finetune" else "pretrained"
-            write_table(table, s.out / f"signals_{name}.parquet", "signals", s.run_id)
+            write_table(table, s.out / f"signals_{name}.parquet", "signals", audit_id=s.audit_id)
         s.metrics |= {"n_rows": len(table)}
 
 

@@ -65,7 +65,7 @@ def audited(tmp_path_factory):
 def test_dvc_repro_produces_every_artifact(audited):
     m = metric_values(audited)
     for attack in ("tmi", "lira", "threshold", "whitebox_lira"):
-        for key in ("auc", "auc_low", "auc_high", "tpr@1%fpr", "tpr@0.1%fpr",
+        for key in ("auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr",
                     "balanced_accuracy"):
             assert key in m[attack]
     assert 0 <= m["utility"]["finetune_test_accuracy"] <= 1
@@ -80,19 +80,25 @@ def test_dvc_repro_produces_every_artifact(audited):
 def test_stage_outputs_carry_the_mlflow_run(audited):
     import mlflow
 
-    from leakaudit.tables import table_run_id
+    from leakaudit.tables import table_meta
 
-    rec = json.loads((audited / "outputs/evaluate/stage.json").read_text())
-    run_id = rec["mlflow_parent_run_id"]
-    assert table_run_id(audited / "outputs/attack/scores.parquet") == run_id
+    ids = json.loads((audited / "outputs/evaluate/mlflow.json").read_text())
+    run_id = ids["mlflow_run_id"]
+    assert table_meta(audited / "outputs/evaluate/metrics.parquet")["mlflow_run_id"] == run_id
+    # every upstream output carries the audit id that tags the MLflow run
+    assert table_meta(audited / "outputs/attack/scores.parquet")["audit_id"] == ids["audit_id"]
     client = mlflow.MlflowClient(f"sqlite:///{audited / 'mlflow.db'}")
     r = client.get_run(run_id)
     assert "tmi.auc" in r.data.metrics and r.data.params["prepare.n_models"] == "4"
+    assert r.data.tags["audit_id"] == ids["audit_id"]
     paths = {a.path for a in client.list_artifacts(run_id)}
     assert {"roc.png", "weights.safetensors", "metrics_table.json"} <= paths
     children = client.search_runs([r.info.experiment_id],
                                   f"tags.mlflow.parentRunId = '{run_id}'")
-    assert {c.data.tags["stage"] for c in children} == set(STAGES)
+    assert {c.data.tags["stage"] for c in children} == set(STAGES[:-1])
+    assert set(ids["stages"]) == set(STAGES[:-1])
+    pretrain = next(c for c in children if c.data.tags["stage"] == "pretrain")
+    assert "test_accuracy_mean" in pretrain.data.metrics
 
 
 def test_repeat_and_flow_redo_nothing(audited):

@@ -6,7 +6,7 @@ import torch
 from leakaudit import store
 from leakaudit.fleet import run_fleet
 from leakaudit.schemas import SchemaViolation, validate
-from leakaudit.tables import read_table, table_run_id, write_table
+from leakaudit.tables import read_table, table_meta, write_table
 
 
 def scores_table(n=4):
@@ -35,8 +35,8 @@ def test_membership_must_be_balanced():
 
 def test_tables_roundtrip_with_run_id_and_validate_on_read(tmp_path):
     path = tmp_path / "s.parquet"
-    write_table(scores_table(), path, "scores", run_id="abc123")
-    assert table_run_id(path) == "abc123"
+    write_table(scores_table(), path, "scores", audit_id="abc123")
+    assert table_meta(path) == {"table": "scores", "audit_id": "abc123"}
     assert read_table(path, "scores").equals(scores_table())
     scores_table().assign(member=1.5).to_parquet(path)  # written behind the schema's back
     with pytest.raises(SchemaViolation, match="column 'member'"):

@@ -6,6 +6,11 @@ victim's own A views. Each metaclassifier is the reference's MLP (C→H→ReLU�
 StepLR per epoch, minibatches); stacking them in [B, …] tensors makes every step one bmm.
 Adam and weight decay act elementwise, so a summed loss trains each stacked model exactly as
 it would be trained alone.
+
+Rows are class-weighted so IN and OUT weigh equally. With balanced masks and leave-one-out,
+a victim that holds point t as IN leaves one IN fewer among its shadows (M/2 − 1 vs M/2); an
+unweighted metaclassifier learns that prior and scores members *lower* when the signal is weak,
+which biases the null control below 0.5.
 """
 
 from __future__ import annotations
@@ -38,18 +43,20 @@ def train_batched(
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p.step_size, gamma=p.gamma)
     rows = torch.arange(b)[:, None]
     keep = 1.0 - p.dropout
+    n_in = y.sum(1, keepdim=True).clamp(1, n - 1).float()
+    weight = torch.where(y.bool(), n / (2 * n_in), n / (2 * (n - n_in)))  # [B, N]
     for _ in range(p.epochs):
         order = torch.rand((b, n), generator=g).argsort(dim=1)
         for start in range(0, n, p.batch_size):
             idx = order[:, start : start + p.batch_size]
-            xb, yb = x[rows, idx], y[rows, idx]
+            xb, yb, wb = x[rows, idx], y[rows, idx], weight[rows, idx]
             hidden = torch.relu(torch.baddbmm(b1, xb, w1))
             if p.dropout > 0:
                 hidden = hidden * (torch.rand(hidden.shape, generator=g) < keep) / keep
             logits = torch.baddbmm(b2, hidden, w2)
-            loss = torch.nn.functional.cross_entropy(
+            loss = (torch.nn.functional.cross_entropy(
                 logits.reshape(-1, 2), yb.reshape(-1), reduction="none"
-            ).view(b, -1).mean(1).sum()
+            ).view(b, -1) * wb).mean(1).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

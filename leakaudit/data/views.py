@@ -16,7 +16,8 @@ def augment(x: torch.Tensor, a: Augment, generator: torch.Generator | None = Non
         dy = torch.randint(0, 2 * a.crop_pad + 1, (n,), generator=generator)
         rows = (dy[:, None] + torch.arange(h)[None]).to(x.device)
         cols = (dx[:, None] + torch.arange(w)[None]).to(x.device)
-        x = padded[torch.arange(n)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
+        chans = torch.arange(x.shape[1])[None, :, None, None]
+        x = padded[torch.arange(n)[:, None, None, None], chans,
                    rows[:, None, :, None], cols[:, None, None, :]]
     if a.flip:
         flip = torch.rand(x.shape[0], generator=generator) < 0.5

@@ -90,6 +90,12 @@ SCHEMAS: dict[str, DataFrameSchema] = {
 }
 
 
+STRUCTURAL = {
+    "column_in_schema": "unexpected column (not in the schema)",
+    "column_in_dataframe": "required column is missing",
+}
+
+
 class SchemaViolation(ValueError):
     """A table failed its schema; the message names the table and the column."""
 
@@ -103,7 +109,11 @@ def validate(df, table: str):
         cases = err.failure_cases
         lines = []
         for (column, check), grp in cases.groupby(["column", "check"], dropna=False, sort=False):
-            col = column if isinstance(column, str) and column else "<table>"
+            if check in STRUCTURAL:  # the failure case *is* the column name
+                for name in grp.failure_case:
+                    lines.append(f"table '{table}' column '{name}': {STRUCTURAL[check]}")
+                continue
+            col = column if isinstance(column, str) and column != table else "<table>"
             examples = ", ".join(repr(v) for v in grp.failure_case.head(3).tolist())
-            lines.append(f"table '{table}' column '{col}': {check} failed ({examples})")
+            lines.append(f"table '{table}' column '{col}': {check} failed (e.g. {examples})")
         raise SchemaViolation("\n".join(lines)) from None

@@ -1,6 +1,7 @@
 """Stage `evaluate`: metrics with intervals, utility, the ROC plots; the audit's MLflow record."""
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +46,9 @@ def main() -> None:
             if p.tracking.log_weights:
                 victim = int(scores.victim_id.min())
                 artifacts.append(store.model_dir(MODELS / "finetune", victim) / store.WEIGHTS)
+            t0 = time.perf_counter()
             ids = log_audit(p, records, flat, artifacts, table)
+            s.metrics["tracking_seconds"] = time.perf_counter() - t0
         write_json(s.out / "mlflow.json", ids)
         write_table(table, s.out / "metrics.parquet", "metrics", audit_id=s.audit_id,
                     mlflow_run_id=ids.get("mlflow_run_id"))

@@ -1,0 +1,79 @@
+"""Models build for every arch; finetune modes touch exactly the parameters they should."""
+
+import pytest
+import torch
+import yaml
+
+from leakaudit.config import Augment, FinetuneParams, ModelParams, PretrainParams, parse_params
+from leakaudit.data.views import aligned_views, augment
+from leakaudit.models import build_model
+from leakaudit.presets import PRESETS, merge
+from leakaudit.training import finetune, train
+
+
+@pytest.mark.parametrize("arch,shape", [("mlp", (1, 8, 8)), ("cnn", (1, 28, 28)),
+                                        ("resnet", (3, 32, 32))])
+def test_every_arch_builds_and_swaps_heads(arch, shape):
+    m = build_model(ModelParams(arch=arch, hidden=32, feature_dim=8, resnet_blocks=[1, 1]),
+                    shape, 10)
+    assert m(torch.zeros(2, *shape)).shape == (2, 10)
+    m.replace_head(4, torch.Generator().manual_seed(0))
+    assert m(torch.zeros(2, *shape)).shape == (2, 4)
+
+
+def _data(shape=(1, 8, 8), n=32, k=3):
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(n, *shape, generator=g), torch.randint(0, k, (n,), generator=g)
+
+
+@pytest.mark.parametrize("arch,bn", [("mlp", "adapt"), ("cnn", "adapt"), ("cnn", "frozen")])
+def test_linear_probe_changes_only_the_head(arch, bn):
+    shape = (1, 8, 8)
+    model = build_model(ModelParams(arch=arch, hidden=16, feature_dim=4), shape, 3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = _data(shape)
+    finetune(model, x, y, FinetuneParams(epochs=2, batchnorm=bn), torch.Generator())
+    after = model.state_dict()
+    for k, v in before.items():
+        changed = not torch.equal(v, after[k])
+        if k.startswith("head."):
+            assert changed, k
+        elif "running" in k:  # BatchNorm statistics adapt only in 'adapt' mode
+            assert changed == (bn == "adapt"), k
+        elif "num_batches" not in k:
+            assert not changed, k
+
+
+def test_full_finetune_changes_the_backbone():
+    model = build_model(ModelParams(hidden=16, feature_dim=4), (1, 8, 8), 3)
+    w = model.backbone[1].weight.clone()
+    x, y = _data()
+    finetune(model, x, y, FinetuneParams(mode="full", epochs=2), torch.Generator())
+    assert not torch.equal(w, model.backbone[1].weight)
+
+
+def test_training_is_seeded():
+    x, y = _data()
+    states = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = build_model(ModelParams(hidden=16, feature_dim=4), (1, 8, 8), 3)
+        train(model, x, y, PretrainParams(epochs=3), torch.Generator().manual_seed(5))
+        states.append(model.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_views_aligned_and_in_family():
+    x, _ = _data((1, 6, 6), n=5)
+    a = Augment(jitter_std=0.1, flip=True, crop_pad=1)
+    v1 = aligned_views(x, a, 4, True, torch.Generator().manual_seed(3))
+    v2 = aligned_views(x, a, 4, True, torch.Generator().manual_seed(3))
+    assert v1.shape == (4, 5, 1, 6, 6) and torch.equal(v1, v2) and torch.equal(v1[0], x)
+    assert not torch.equal(v1[1], v1[2])
+    assert augment(x, Augment(jitter_std=0.0)).equal(x)
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
+def test_presets_are_valid_params(preset):
+    base = yaml.safe_load(open("params.yaml"))
+    parse_params(merge(base, yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())))

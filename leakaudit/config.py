@@ -147,8 +147,8 @@ class LiraParams(Section):
 
 class AttackParams(Section):
     n_victims: int = Field(16, ge=1)
-    attacks: list[Literal["tmi", "lira", "threshold", "whitebox_lira"]] = Field(
-        default_factory=lambda: ["tmi", "lira", "threshold", "whitebox_lira"]
+    attacks: list[Literal["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"]] = Field(
+        default_factory=lambda: ["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"]
     )
     tmi: TmiParams = TmiParams()
     lira: LiraParams = LiraParams()

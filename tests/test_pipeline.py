@@ -64,7 +64,7 @@ def audited(tmp_path_factory):
 
 def test_dvc_repro_produces_every_artifact(audited):
     m = metric_values(audited)
-    for attack in ("tmi", "lira", "threshold", "whitebox_lira"):
+    for attack in ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira"):
         for key in ("auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr",
                     "balanced_accuracy"):
             assert key in m[attack]

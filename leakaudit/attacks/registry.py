@@ -36,6 +36,11 @@ ATTACKS: dict[str, Attack] = {
     "lira": lambda x, p, seed: adapted_lira(
         x.probs, x.logodds, x.member, x.victims, p.lira.covariance, p.lira.ridge
     ),
+    # the same likelihood ratio with per-view variances only: far fewer parameters to fit
+    # from M/2 shadows than the reference's full A×A covariance
+    "lira_diag": lambda x, p, seed: adapted_lira(
+        x.probs, x.logodds, x.member, x.victims, "diag", p.lira.ridge
+    ),
     "threshold": lambda x, p, seed: confidence_threshold(x.probs, x.victims),
     "whitebox_lira": lambda x, p, seed: whitebox_lira(
         _require(x.logodds_pre), x.labels, x.member, x.victims, p.lira.covariance, p.lira.ridge

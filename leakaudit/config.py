@@ -39,7 +39,7 @@ class DigitsParams(Section):
 class FashionMnistParams(Section):
     path: str = "/usr/share/datasets/fashion-mnist"
     noise_std: float = Field(0.0, ge=0.0)
-    downstream: Literal["group4"] = "group4"
+    downstream: Literal["group4", "mod5"] = "group4"
 
 
 class HuggingFaceParams(Section):

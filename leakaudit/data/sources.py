@@ -11,7 +11,8 @@ from leakaudit.data.transfer import TransferData
 SOURCES: dict[str, Callable[[Params], TransferData]] = {
     "digits": lambda p: digits.load(p.data.digits.noise_std, p.base.seed),
     "fashion-mnist": lambda p: fashion_mnist.load(
-        p.data.fashion_mnist.path, p.data.fashion_mnist.noise_std, p.base.seed
+        p.data.fashion_mnist.path, p.data.fashion_mnist.noise_std, p.base.seed,
+        p.data.fashion_mnist.downstream,
     ),
     "huggingface": lambda p: huggingface.load(p.data.huggingface),
 }

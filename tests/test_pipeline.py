@@ -121,3 +121,13 @@ def test_flow_runs_the_stages_from_scratch(tmp_path):
     assert set(stage_records(repo)) == set(STAGES)
     status = run([str(BIN / "dvc"), "status"], repo)
     assert "up to date" in status
+
+
+def test_experiment_on_an_attack_setting_reuses_the_models(audited):
+    out = run([str(BIN / "dvc"), "exp", "run", "--temp", "--set-param", "attack.tmi.epochs=3"],
+              audited)
+    for stage in ("prepare", "pretrain", "finetune", "query"):
+        assert f"Stage '{stage}' didn't change" in out or f"'{stage}' is cached" in out, out
+    assert "Running stage 'attack'" in out
+    shown = run([str(BIN / "dvc"), "exp", "show", "--csv"], audited)
+    assert "attack.tmi.epochs" in shown

@@ -83,7 +83,9 @@ def main() -> None:
           f"{(len(fin.model_ids) - 1) * u.shape[2]} rows each, {args.threads} threads")
 
     t0 = time.perf_counter()
-    batched = tmi_scores(u, member, vict, p, torch.Generator().manual_seed(0)).reshape(-1)
+    shadows = np.ones((len(vict), len(fin.model_ids)), bool)
+    shadows[np.arange(len(vict)), vict] = False
+    batched = tmi_scores(u, member, shadows, vict, p, torch.Generator().manual_seed(0)).reshape(-1)
     t_batched = time.perf_counter() - t0
     t0 = time.perf_counter()
     ref = one_by_one(u, member, pairs[:n], p, 0)

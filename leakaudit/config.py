@@ -126,6 +126,9 @@ class QueryParams(Section):
     include_clean: bool = Field(True, description="view 0 is the unaugmented image")
     augment: Augment = Augment()
     batch_size: int = Field(1024, ge=1)
+    top_k: int = Field(
+        0, ge=0, description="finetuned model reveals only its top-k probabilities (0 = all)"
+    )
 
 
 class TmiParams(Section):
@@ -147,6 +150,10 @@ class LiraParams(Section):
 
 class AttackParams(Section):
     n_victims: int = Field(16, ge=1)
+    n_shadows: int = Field(
+        0, ge=0, description="shadows per victim, a seeded subset of the others (0 = all)"
+    )
+    n_views: int = Field(0, ge=0, description="use only the first n query views (0 = all)")
     attacks: list[Literal["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"]] = Field(
         default_factory=lambda: ["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"]
     )

@@ -22,7 +22,7 @@ def make_views(x: np.ndarray, q: QueryParams, generator: torch.Generator) -> tor
 
 def query_fleet(
     model_ids: Iterable[int], load: Callable[[int], nn.Module], views: torch.Tensor,
-    point_ids: np.ndarray, batch_size: int,
+    point_ids: np.ndarray, batch_size: int, top_k: int = 0,
 ) -> pd.DataFrame:
     """The signals table of every model on every view (rows model × point × view)."""
     a, t = views.shape[:2]
@@ -30,5 +30,5 @@ def query_fleet(
     frames = []
     for m in model_ids:
         logits = predict_logits(load(m), flat, batch_size).reshape(a, t, -1)
-        frames.append(signal_rows(m, point_ids, logits))
+        frames.append(signal_rows(m, point_ids, logits, top_k))
     return pd.concat(frames, ignore_index=True)

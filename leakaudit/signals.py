@@ -23,12 +23,33 @@ def logodds_from_probs(p: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     return (torch.log(p + eps) - torch.log((1 - p).clamp_min(0) + eps)).float()
 
 
-def signal_rows(model_id: int, point_ids: np.ndarray, logits: torch.Tensor) -> pd.DataFrame:
-    """Rows of the signals table for one model; ``logits`` is A×T×K (views × points × classes)."""
+def restrict_top_k(probs: torch.Tensor, k: int) -> torch.Tensor:
+    """What an API returning only the top-k probabilities reveals: the k largest stay, the
+    remaining mass is spread uniformly over the other classes (ties broken by class index)."""
+    n = probs.shape[-1]
+    if k <= 0 or k >= n:
+        return probs
+    top = probs.topk(k, dim=-1)
+    rest = (1 - top.values.sum(-1, keepdim=True)).clamp_min(0) / (n - k)
+    return rest.expand_as(probs).clone().scatter_(-1, top.indices, top.values)
+
+
+def signal_rows(
+    model_id: int, point_ids: np.ndarray, logits: torch.Tensor, top_k: int = 0
+) -> pd.DataFrame:
+    """Rows of the signals table for one model; ``logits`` is A×T×K (views × points × classes).
+
+    With ``top_k`` > 0 the stored probabilities and log-odds are those of the restricted output.
+    """
     a, t, k = logits.shape
     z = logits.double()
-    probs = torch.softmax(z, -1).float().numpy().reshape(a * t, k)
-    lo = logodds_from_logits(z).float().numpy().reshape(a * t, k)
+    if 0 < top_k < k:
+        p = restrict_top_k(torch.softmax(z, -1), top_k)
+        probs = p.float().numpy().reshape(a * t, k)
+        lo = logodds_from_probs(p).numpy().reshape(a * t, k)
+    else:
+        probs = torch.softmax(z, -1).float().numpy().reshape(a * t, k)
+        lo = logodds_from_logits(z).float().numpy().reshape(a * t, k)
     frame = {
         "model_id": np.full(a * t, model_id, dtype=np.int64),
         "point_id": np.tile(point_ids.astype(np.int64), a),

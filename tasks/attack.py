@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.attacks import AttackInputs, run_attack
+from leakaudit.attacks.registry import restrict
 from leakaudit.data.splits import victims as choose_victims
 from leakaudit.signals import to_arrays
 from leakaudit.tables import read_table, write_table
@@ -27,6 +28,7 @@ def main() -> None:
             labels=points.loc[fin.point_ids, "label"].to_numpy(),
             logodds_pre=None if pre is None else pre.logodds,
         )
+        inputs = restrict(inputs, p.attack.n_shadows, p.attack.n_views, p.base.seed)
         frames = []
         for name in p.attack.attacks:
             scores = run_attack(name, inputs, p.attack, p.base.seed)

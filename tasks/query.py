@@ -33,8 +33,10 @@ def main() -> None:
 
         for kind, n_classes in (("finetune", data.n_down_classes),
                                 ("pretrain", data.n_up_classes)):
+            # the restriction applies to the deployed (finetuned) model's API only
+            top_k = p.query.top_k if kind == "finetune" else 0
             table = query_fleet(model_ids, loader(kind, n_classes), views,
-                                challenge.point_id.to_numpy(), p.query.batch_size)
+                                challenge.point_id.to_numpy(), p.query.batch_size, top_k)
             name = "finetuned" if kind == "finetune" else "pretrained"
             write_table(table, s.out / f"signals_{name}.parquet", "signals", audit_id=s.audit_id)
         s.metrics |= {"n_rows": len(table)}

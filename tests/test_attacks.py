@@ -1,15 +1,18 @@
 """Attacks on synthetic signals where the answer is known."""
 
 import numpy as np
+import pytest
 import torch
 
 from leakaudit.attacks import AttackInputs, run_attack
 from leakaudit.attacks.lira import gaussian_lr
+from leakaudit.attacks.registry import restrict
 from leakaudit.attacks.tmi import tmi_scores
 from leakaudit.config import AttackParams, LiraParams, TmiParams
 from leakaudit.data.splits import balanced_mask
 from leakaudit.metrics import auc, roc
 from leakaudit.seeds import rng
+from leakaudit.signals import restrict_top_k
 
 M, T, A, K = 16, 40, 4, 3
 
@@ -57,8 +60,10 @@ def test_lira_attacks_detect_shift():
 def test_tmi_scores_are_probabilities_and_seeded():
     x = synthetic(shift=0.5)
     p = TmiParams(epochs=3, chunk=7)
-    a = tmi_scores(x.logodds, x.member, x.victims, p, torch.Generator().manual_seed(1))
-    b = tmi_scores(x.logodds, x.member, x.victims, p, torch.Generator().manual_seed(1))
+    a = tmi_scores(x.logodds, x.member, x.shadow_mask(), x.victims, p,
+                   torch.Generator().manual_seed(1))
+    b = tmi_scores(x.logodds, x.member, x.shadow_mask(), x.victims, p,
+                   torch.Generator().manual_seed(1))
     assert a.shape == (4, T) and ((a >= 0) & (a <= 1)).all() and np.array_equal(a, b)
 
 
@@ -73,3 +78,26 @@ def test_gaussian_lr_matches_scipy():
     lin = multivariate_normal(shadows[0, :6].mean(0), np.cov(shadows[0, :6].T)).logpdf(obs[0])
     lout = multivariate_normal(shadows[0, 6:].mean(0), np.cov(shadows[0, 6:].T)).logpdf(obs[0])
     assert np.isclose(got, lin - lout)
+
+
+def test_restrict_shadows_and_views():
+    x = synthetic(shift=1.0)
+    r = restrict(x, n_shadows=6, n_views=2, seed=0)
+    assert r.probs.shape[2] == 2 and r.logodds_pre.shape[2] == 2
+    mask = r.shadow_mask()
+    assert (mask.sum(1) == 6).all() and not mask[np.arange(4), x.victims].any()
+    assert _auc(run_attack("lira", r, AttackParams(lira=LiraParams(covariance="diag")), 0),
+                r) > 0.65
+    with pytest.raises(ValueError, match="attack.n_views"):
+        restrict(x, 0, 9, 0)
+
+
+def test_top_k_restriction_keeps_mass_and_order():
+    p = torch.softmax(torch.randn(5, 6, dtype=torch.float64), -1)
+    r = restrict_top_k(p, 2)
+    assert torch.allclose(r.sum(-1), torch.ones(5, dtype=torch.float64))
+    top = p.topk(2, -1)
+    assert torch.equal(r.gather(-1, top.indices), top.values)
+    rest = r.masked_fill(torch.zeros_like(r, dtype=torch.bool).scatter(-1, top.indices, True), 0)
+    assert torch.allclose(rest.sum(-1), (1 - top.values.sum(-1)))
+    assert restrict_top_k(p, 0) is p

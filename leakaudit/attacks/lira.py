@@ -48,21 +48,20 @@ def gaussian_lr(
     return (lin - lout).numpy()
 
 
-def _shadow_masks(member: np.ndarray, victims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """IN/OUT shadow masks [V, T, M] that exclude the victim itself."""
-    m, t = member.shape
-    not_victim = np.ones((len(victims), 1, m), dtype=bool)
-    not_victim[np.arange(len(victims)), 0, victims] = False
+def _shadow_masks(member: np.ndarray, shadows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IN/OUT shadow masks [V, T, M] from membership [M, T] and shadow sets [V, M]."""
+    allowed = shadows[:, None, :]
     mem = member.T[None]  # [1, T, M]
-    return mem & not_victim, ~mem & not_victim
+    return mem & allowed, ~mem & allowed
 
 
 def adapted_lira(
-    probs: np.ndarray, logodds: np.ndarray, member: np.ndarray, victims: np.ndarray,
-    covariance: str, ridge: float,
+    probs: np.ndarray, logodds: np.ndarray, member: np.ndarray, shadows: np.ndarray,
+    victims: np.ndarray, covariance: str, ridge: float,
 ) -> np.ndarray:
     """The reference's black-box LiRA for transfer: at the victim's argmax class of each view,
-    compare the victim's scaled scores with Gaussians fitted to IN and OUT shadows. [V, T]."""
+    compare the victim's scaled scores with Gaussians fitted to IN and OUT shadows.
+    ``shadows`` [V, M] marks each victim's shadow models. Returns [V, T]."""
     m, t, a, _ = probs.shape
     cls = probs[victims].argmax(-1)  # [V, T, A]
     # gather s[m, t, a, cls[v, t, a]] for every model m → [V, T, M, A]
@@ -72,7 +71,7 @@ def adapted_lira(
         for vi in range(len(victims))
     ])
     obs = np.stack([gathered[vi, :, v] for vi, v in enumerate(victims)])  # [V, T, A]
-    sin, sout = _shadow_masks(member, victims)
+    sin, sout = _shadow_masks(member, shadows)
     v = len(victims)
     return gaussian_lr(
         obs.reshape(v * t, a), gathered.reshape(v * t, m, a),
@@ -81,8 +80,8 @@ def adapted_lira(
 
 
 def whitebox_lira(
-    logodds_pre: np.ndarray, labels: np.ndarray, member: np.ndarray, victims: np.ndarray,
-    covariance: str, ridge: float,
+    logodds_pre: np.ndarray, labels: np.ndarray, member: np.ndarray, shadows: np.ndarray,
+    victims: np.ndarray, covariance: str, ridge: float,
 ) -> np.ndarray:
     """LiRA on the *pretrained* models' scaled score at the true fine label (an upper bound that
     needs the pretrained weights). logodds_pre [M, T, A, K_up], labels [T]. Returns [V, T]."""
@@ -91,10 +90,10 @@ def whitebox_lira(
                                   .repeat(a, 2), -1)[..., 0]  # [M, T, A]
     per_point = at_label.transpose(1, 0, 2)  # [T, M, A]
     v = len(victims)
-    shadows = np.broadcast_to(per_point[None], (v, t, m, a))
+    samples = np.broadcast_to(per_point[None], (v, t, m, a))
     obs = at_label[victims]  # [V, T, A]
-    sin, sout = _shadow_masks(member, victims)
+    sin, sout = _shadow_masks(member, shadows)
     return gaussian_lr(
-        obs.reshape(v * t, a), shadows.reshape(v * t, m, a),
+        obs.reshape(v * t, a), samples.reshape(v * t, m, a),
         sin.reshape(v * t, m), sout.reshape(v * t, m), covariance, ridge,
     ).reshape(v, t)

@@ -73,19 +73,25 @@ def predict_in(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
 
 
 def tmi_scores(
-    u: np.ndarray, member: np.ndarray, victims: np.ndarray, p: TmiParams, g: torch.Generator
+    u: np.ndarray, member: np.ndarray, shadows: np.ndarray, victims: np.ndarray, p: TmiParams,
+    g: torch.Generator,
 ) -> np.ndarray:
-    """Scores [V, T] from features u [M, T, A, C] and membership labels [M, T]."""
+    """Scores [V, T] from features u [M, T, A, C], membership labels [M, T] and each victim's
+    shadow models ``shadows`` [V, M] (all with the same count)."""
     m, t, a, c = u.shape
     u_t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float32))
     mem_t = torch.from_numpy(member.astype(np.int64))
+    counts = set(shadows.sum(1).tolist())
+    if len(counts) != 1:
+        raise ValueError("every victim needs the same number of shadow models")
+    others_of = [torch.from_numpy(np.nonzero(row)[0]) for row in shadows]
     pairs = [(vi, v, j) for vi, v in enumerate(victims) for j in range(t)]
     out = np.zeros((len(victims), t), dtype=np.float64)
     for start in range(0, len(pairs), p.chunk):
         chunk = pairs[start : start + p.chunk]
         xs, ys, xv = [], [], []
-        for _, v, j in chunk:
-            others = torch.tensor([k for k in range(m) if k != v])
+        for vi, v, j in chunk:
+            others = others_of[vi]
             xs.append(u_t[others, j].reshape(-1, c))
             ys.append(mem_t[others, j].repeat_interleave(a))
             xv.append(u_t[v, j])

@@ -106,11 +106,21 @@ class PretrainParams(Section):
     augment: Augment = Augment()
 
 
+class DpParams(Section):
+    enabled: bool = False
+    epsilon: float = Field(8.0, gt=0.0, description="target ε (Opacus picks the noise)")
+    delta: float = Field(1e-5, gt=0.0, lt=1.0)
+    max_grad_norm: float = Field(5.0, gt=0.0, description="per-sample clipping norm")
+    accountant: Literal["prv", "rdp", "gdp"] = "prv"
+
+
 class FinetuneParams(Section):
-    mode: Literal["linear_probe", "full"] = "linear_probe"
+    mode: Literal["linear_probe", "last_k", "full"] = "linear_probe"
+    last_k: int = Field(1, ge=1, description="last_k mode: trainable backbone blocks from the top")
     batchnorm: Literal["adapt", "frozen"] = Field(
         "adapt", description="linear probe: BatchNorm statistics adapt (train mode) or stay frozen"
     )
+    dp: DpParams = DpParams()
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
     optimizer: Literal["adam", "sgd"] = "adam"

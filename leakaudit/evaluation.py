@@ -37,6 +37,10 @@ def utility_metrics(stats: pd.DataFrame) -> pd.DataFrame:
         acc = g.test_accuracy
         rows.append({"attack": "utility", "metric": f"{st}_test_accuracy",
                      "value": float(acc.mean()), "low": float(acc.min()), "high": float(acc.max())})
+        eps = g.epsilon.dropna()
+        if len(eps):  # DP-SGD finetuning: the accountant's ε (mean, min, max over models)
+            rows.append({"attack": "utility", "metric": f"{st}_epsilon", "value": float(eps.mean()),
+                         "low": float(eps.min()), "high": float(eps.max())})
     return pd.DataFrame(rows)
 
 

@@ -20,6 +20,9 @@ from leakaudit.models import TransferNet, build_model
 from leakaudit.seeds import seed_sequence, torch_generator
 from leakaudit.training import accuracy, finetune, train
 
+# stats keys added after a model may have been trained (older config.json files lack them)
+STATS_DEFAULTS: dict[str, Any] = {"epsilon": float("nan"), "replaced_batchnorm": False}
+
 
 def fingerprint(*parts: Any) -> str:
     """A short stable hash of JSON-able parts (params sections, index lists, parent prints)."""
@@ -51,7 +54,8 @@ def pretrain_one(p: Params, data: TransferData, model_id: int, train_idx: np.nda
     test_acc = accuracy(model, torch.from_numpy(data.up_x[test_idx]),
                         torch.from_numpy(data.up_y[test_idx]))
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,
-             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0}
+             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0,
+             "epsilon": float("nan"), "replaced_batchnorm": False}
     return model.state_dict(), stats
 
 
@@ -66,10 +70,12 @@ def finetune_one(p: Params, data: TransferData, model_id: int, pretrained: dict,
     model.replace_head(data.n_down_classes, torch_generator(p.base.seed, "ft-head", model_id))
     x, y = torch.from_numpy(data.down_x[subset_idx]), torch.from_numpy(data.down_y[subset_idx])
     res = finetune(model, x, y, p.finetune, torch_generator(p.base.seed, "finetune", model_id))
+    model = res.model or model
     test_acc = accuracy(model, torch.from_numpy(data.down_x[test_idx]),
                         torch.from_numpy(data.down_y[test_idx]))
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,
-             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0}
+             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0,
+             "epsilon": res.epsilon, "replaced_batchnorm": res.replaced_batchnorm}
     return model.state_dict(), stats
 
 
@@ -93,3 +99,14 @@ def run_fleet(
                          {"model_id": m, "fingerprint": prints[m], "stats": st}, prints[m])
         stats[m] = st
     return stats
+
+
+def load_finetuned(p: Params, data: TransferData, directory: Path) -> TransferNet:
+    """Rebuild a finetuned model from its directory (GroupNorm where DP replaced BatchNorm)."""
+    model = build_model(p.model, data.image_shape, data.n_down_classes)
+    if store.read_json(directory / "config.json")["stats"].get("replaced_batchnorm"):
+        from leakaudit.dp import make_dp_compatible
+
+        model, _ = make_dp_compatible(model)
+    model.load_state_dict(store.load_model_state(directory))
+    return model

@@ -81,6 +81,8 @@ MODEL_STATS = DataFrameSchema(
         "train_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
         "test_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
         "seconds": Column("float64", Check.ge(0.0)),
+        "epsilon": Column("float64", nullable=True),
+        "replaced_batchnorm": Column(bool),
     },
     unique=["model_id", "stage"], strict=True, name="model_stats",
 )

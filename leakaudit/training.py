@@ -9,6 +9,7 @@ from torch import nn
 
 from leakaudit.config import FinetuneParams, PretrainParams
 from leakaudit.data.views import augment
+from leakaudit.dp import train_dp
 from leakaudit.models import TransferNet
 
 
@@ -16,6 +17,9 @@ from leakaudit.models import TransferNet
 class TrainResult:
     final_loss: float
     train_accuracy: float
+    epsilon: float = float("nan")  # DP-SGD: ε spent (accountant), NaN without DP
+    replaced_batchnorm: bool = False  # DP-SGD replaced trainable BatchNorm by GroupNorm
+    model: nn.Module | None = None  # the trained model when DP had to rebuild it
 
 
 def _optimizer(params, p: PretrainParams | FinetuneParams) -> torch.optim.Optimizer:
@@ -77,21 +81,41 @@ def train(
     return TrainResult(final_loss=total / max(1, seen), train_accuracy=correct / max(1, seen))
 
 
+def backbone_blocks(backbone: nn.Module) -> list[nn.Module]:
+    """The backbone's top-level modules that hold parameters, bottom to top."""
+    return [m for m in backbone.children() if any(True for _ in m.parameters())]
+
+
 def finetune(
     model: TransferNet, x: torch.Tensor, y: torch.Tensor, p: FinetuneParams,
     generator: torch.Generator,
 ) -> TrainResult:
-    """Finetune with a fresh head: linear probe (frozen backbone) or full."""
-    if p.mode == "linear_probe":
-        for q in model.backbone.parameters():
-            q.requires_grad_(False)
-        if _features_fixed(model.backbone, p):
-            # Nothing in the backbone changes during the probe: compute features once.
-            feats = predict_logits(model.backbone, x)
-            return train(model.head, feats, y, p, generator)
-        frozen = [model.backbone] if p.batchnorm == "frozen" else []
-        return train(model, x, y, p, generator, list(model.head.parameters()), frozen)
-    return train(model, x, y, p, generator)
+    """Finetune with a fresh head: ``linear_probe`` (frozen backbone), ``last_k`` (the top k
+    backbone blocks train too) or ``full``; with DP-SGD when ``p.dp.enabled``."""
+    blocks = backbone_blocks(model.backbone)
+    trainable_blocks = {"linear_probe": [], "last_k": blocks[-p.last_k:], "full": blocks}[p.mode]
+    for q in model.backbone.parameters():
+        q.requires_grad_(False)
+    for block in trainable_blocks:
+        for q in block.parameters():
+            q.requires_grad_(True)
+    # BatchNorm outside the trainable blocks: statistics adapt or stay frozen (always frozen
+    # under DP, where mixing samples through batch statistics would break the guarantee)
+    frozen_bn = p.batchnorm == "frozen" or p.dp.enabled
+    frozen = [b for b in blocks if b not in trainable_blocks] if frozen_bn else []
+    if p.mode == "linear_probe" and _features_fixed(model.backbone, p):
+        # Nothing in the backbone changes during the probe: compute features once.
+        feats = predict_logits(model.backbone, x)
+        if p.dp.enabled:
+            res = train_dp(model.head, feats, y, p, generator)
+            return TrainResult(res.final_loss, res.train_accuracy, res.epsilon)
+        return train(model.head, feats, y, p, generator)
+    if p.dp.enabled:
+        res = train_dp(model, x, y, p, generator, frozen)
+        return TrainResult(res.final_loss, res.train_accuracy, res.epsilon,
+                           res.replaced_batchnorm, res.model)
+    params = [q for q in model.parameters() if q.requires_grad]
+    return train(model, x, y, p, generator, params, frozen)
 
 
 def _features_fixed(backbone: nn.Module, p: FinetuneParams) -> bool:
@@ -100,10 +124,10 @@ def _features_fixed(backbone: nn.Module, p: FinetuneParams) -> bool:
     a = p.augment
     if a.jitter_std > 0 or a.flip or a.crop_pad > 0:
         return False
-    stochastic = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
-    has = any(isinstance(m, stochastic) for m in backbone.modules())
-    return not has or p.batchnorm == "frozen" and not any(
-        isinstance(m, nn.Dropout) for m in backbone.modules())
+    if any(isinstance(m, nn.Dropout) for m in backbone.modules()):
+        return False
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in backbone.modules())
+    return not has_bn or p.batchnorm == "frozen" or p.dp.enabled
 
 
 @torch.no_grad()

@@ -28,10 +28,13 @@ def main() -> None:
             return fleet.finetune_one(p, data, m, pre, subset[m], test_idx, s.device)
 
         stats = fleet.run_fleet(MODELS / "finetune", sorted(subset), prints, one, "finetune")
-        table = pd.DataFrame([{"model_id": m, "stage": "finetune", **st}
+        table = pd.DataFrame([{"model_id": m, "stage": "finetune", **fleet.STATS_DEFAULTS, **st}
                               for m, st in sorted(stats.items())])
         write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean()}
+        if p.finetune.dp.enabled:
+            s.metrics |= {"epsilon_spent_max": table.epsilon.max(),
+                          "replaced_batchnorm": float(table.replaced_batchnorm.any())}
 
 
 if __name__ == "__main__":

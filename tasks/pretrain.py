@@ -35,7 +35,7 @@ def main() -> None:
             MODELS / "pretrain", sorted(train_idx), prints,
             lambda m: fleet.pretrain_one(p, data, m, train_idx[m], test_idx, s.device), "pretrain",
         )
-        table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **st}
+        table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **fleet.STATS_DEFAULTS, **st}
                               for m, st in sorted(stats.items())])
         write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean(),

@@ -4,7 +4,7 @@
 head) feeds only the white-box upper bound.
 """
 
-from leakaudit import store
+from leakaudit import fleet, store
 from leakaudit.data import load_source
 from leakaudit.models import build_model
 from leakaudit.querying import make_views, query_fleet
@@ -26,8 +26,11 @@ def main() -> None:
 
         def loader(kind: str, n_classes: int):
             def load(m: int):
+                directory = store.model_dir(MODELS / kind, m)
+                if kind == "finetune":
+                    return fleet.load_finetuned(p, data, directory).to(s.device)
                 model = build_model(p.model, data.image_shape, n_classes)
-                model.load_state_dict(store.load_model_state(store.model_dir(MODELS / kind, m)))
+                model.load_state_dict(store.load_model_state(directory))
                 return model.to(s.device)
             return load
 

@@ -4,7 +4,14 @@ import pytest
 import torch
 import yaml
 
-from leakaudit.config import Augment, FinetuneParams, ModelParams, PretrainParams, parse_params
+from leakaudit.config import (
+    Augment,
+    DpParams,
+    FinetuneParams,
+    ModelParams,
+    PretrainParams,
+    parse_params,
+)
 from leakaudit.data.views import aligned_views, augment
 from leakaudit.models import build_model
 from leakaudit.presets import PRESETS, merge
@@ -77,3 +84,30 @@ def test_views_aligned_and_in_family():
 def test_presets_are_valid_params(preset):
     base = yaml.safe_load(open("params.yaml"))
     parse_params(merge(base, yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())))
+
+
+def test_last_k_trains_only_the_top_blocks():
+    model = build_model(ModelParams(hidden=16, feature_dim=4), (1, 8, 8), 3)
+    first, last = model.backbone[1].weight.clone(), model.backbone[3].weight.clone()
+    x, y = _data()
+    finetune(model, x, y, FinetuneParams(mode="last_k", last_k=1, epochs=2), torch.Generator())
+    assert torch.equal(first, model.backbone[1].weight)
+    assert not torch.equal(last, model.backbone[3].weight)
+
+
+def test_dp_linear_probe_honours_the_target_epsilon():
+    model = build_model(ModelParams(hidden=16, feature_dim=4), (1, 8, 8), 3)
+    x, y = _data(n=200)
+    p = FinetuneParams(epochs=3, batch_size=32, dp=DpParams(enabled=True, epsilon=2.0))
+    res = finetune(model, x, y, p, torch.Generator().manual_seed(0))
+    assert 0 < res.epsilon <= 2.0 * 1.01 and not res.replaced_batchnorm
+
+
+def test_dp_full_finetune_replaces_batchnorm():
+    model = build_model(ModelParams(arch="cnn", hidden=16, feature_dim=4), (1, 8, 8), 3)
+    x, y = _data(n=64)
+    p = FinetuneParams(mode="full", epochs=1, batch_size=16, dp=DpParams(enabled=True))
+    res = finetune(model, x, y, p, torch.Generator().manual_seed(0))
+    assert res.replaced_batchnorm and res.model is not None
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in res.model.modules())
+    assert res.model(x[:2]).shape == (2, 3)

@@ -33,7 +33,7 @@ def _api_only_logger(extra: dict) -> logging.LoggerAdapter:
     return logging.LoggerAdapter(base, extra)
 
 
-def _ensure_env() -> None:
+def ensure_env() -> None:
     """Stage commands call `python`: make it this interpreter's environment."""
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
@@ -45,7 +45,7 @@ def dvc_stage(name: str, force: bool = False) -> list[str]:
     """`dvc repro --single-item <name>` in-process; returns the stages DVC actually ran."""
     from dvc.repo import Repo
 
-    _ensure_env()
+    ensure_env()
     out = _api_only_logger(dict(get_run_logger().extra))
     # DVC prints through its own stdout handlers (captured below); no second copy via root
     logging.getLogger("dvc").propagate = False

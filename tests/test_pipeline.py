@@ -131,3 +131,14 @@ def test_experiment_on_an_attack_setting_reuses_the_models(audited):
     assert "Running stage 'attack'" in out
     shown = run([str(BIN / "dvc"), "exp", "show", "--csv"], audited)
     assert "attack.tmi.epochs" in shown
+
+
+def test_two_point_sweep_end_to_end(audited):
+    import pandas as pd
+
+    run([sys.executable, "-m", "flows.sweep", "attack.n_views", "1", "2"], audited)
+    table = pd.read_csv(audited / "sweeps/attack.n_views/summary.csv")
+    assert sorted(table.value.unique()) == [1, 2]
+    assert set(table.attack) >= {"tmi", "lira", "threshold"}
+    assert table.auc.between(0, 1).all() and table.finetune_test_accuracy.notna().all()
+    assert (audited / "sweeps/attack.n_views/curves.png").stat().st_size > 1000

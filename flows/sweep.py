@@ -64,12 +64,15 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None) -> str:
     from leakaudit.tracking import resolve_uri
 
     extra = extra or []
+    # experiments hang off the commit they were run from: pin it, in case HEAD moves meanwhile
+    base_rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
     params = load_params()
     uri = resolve_uri(params.tracking.uri)
     names = {exp_name(axis, v, extra): v for v in values}
     for name, value in names.items():
         run_experiment(name, [f"{axis}={value}", *extra], uri)
-    table = summarise(dvc.api.exp_show(), axis, names)
+    table = summarise(dvc.api.exp_show(revs=[base_rev]), axis, names)
     out = Path("sweeps") / axis
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "summary.csv", index=False)

@@ -29,7 +29,11 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
                 for suffix in ("", "_low", "_high"):
                     rec[m + suffix] = row.get(f"{attack}.{m}{suffix}")
             out.append(rec)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if len(table):  # keep the order the values were given in
+        order = list(dict.fromkeys(names.values()))
+        table = table.sort_values("value", key=lambda v: v.map(order.index), kind="stable")
+    return table.reset_index(drop=True)
 
 
 def plot_sweep(table: pd.DataFrame, path: str | Path) -> None:

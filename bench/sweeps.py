@@ -2,7 +2,7 @@
 
 Runs in this repository (its DVC cache: trained models are reused wherever only an attack or
 query setting changes) and prints, per axis, every attack's AUC and TPR@1%FPR with 95 %
-intervals beside the finetuned model's accuracy. Summaries: sweeps/<axis>/.
+intervals beside the finetuned model's accuracy. Summaries: sweeps/tables, sweeps/plots.
 
     make audit && python bench/sweeps.py [--quick]
 """

@@ -4,10 +4,10 @@
     python -m flows.sweep attack.n_shadows 8 16 32 63
 
 Each value is one `dvc exp run --temp` (a Prefect task; the DVC cache is shared, so changing
-only an attack setting reuses every trained model). Results: `sweeps/<axis>/summary.csv`,
-`sweeps/<axis>/curves.png`, an MLflow run (experiment `<tracking.experiment>-sweeps`) and a
-Prefect table artifact. The same experiments can be queued by hand with
-`dvc exp run --queue -S <axis>=<value>` and `dvc exp run --run-all`.
+only an attack setting reuses every trained model). Results: `sweeps/tables/<axis>.csv`,
+`sweeps/plots/<axis>.png` (shown by `dvc plots show`), an MLflow run (experiment
+`<tracking.experiment>-sweeps`) and a Prefect table artifact. The same experiments can be
+queued by hand with `dvc exp run --queue -S <axis>=<value>` and `dvc exp run --run-all`.
 """
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None) -> str:
     for name, value in names.items():
         run_experiment(name, [f"{axis}={value}", *extra], uri)
     table = summarise(dvc.api.exp_show(revs=[base_rev]), axis, names)
-    out = Path("sweeps") / axis
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "summary.csv", index=False)
-    plot_sweep(table, out / "curves.png")
+    summary, curves = Path("sweeps/tables") / f"{axis}.csv", Path("sweeps/plots") / f"{axis}.png"
+    for d in (summary.parent, curves.parent):
+        d.mkdir(parents=True, exist_ok=True)
+    table.to_csv(summary, index=False)
+    plot_sweep(table, curves)
     if params.tracking.enabled:
         import mlflow
 
@@ -85,13 +86,13 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None) -> str:
         with mlflow.start_run(run_name=f"sweep-{axis}", tags={"axis": axis}):
             mlflow.log_params({"axis": axis, "values": ",".join(values),
                                "extra": " ".join(extra)})
-            mlflow.log_artifact(str(out / "summary.csv"))
-            mlflow.log_artifact(str(out / "curves.png"))
+            mlflow.log_artifact(str(summary))
+            mlflow.log_artifact(str(curves))
     rows = table.round(4).astype(object).where(table.notna(), None).to_dict("records")
     create_table_artifact(key=re.sub(r"[^a-z0-9-]", "-", f"sweep-{axis}".lower()), table=rows)
     print(table[["value", "attack", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr",
                  "finetune_test_accuracy"]].to_string(index=False))
-    return str(out / "summary.csv")
+    return str(summary)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -137,8 +137,8 @@ def test_two_point_sweep_end_to_end(audited):
     import pandas as pd
 
     run([sys.executable, "-m", "flows.sweep", "attack.n_views", "1", "2"], audited)
-    table = pd.read_csv(audited / "sweeps/attack.n_views/summary.csv")
+    table = pd.read_csv(audited / "sweeps/tables/attack.n_views.csv")
     assert sorted(table.value.unique()) == [1, 2]
     assert set(table.attack) >= {"tmi", "lira", "threshold"}
     assert table.auc.between(0, 1).all() and table.finetune_test_accuracy.notna().all()
-    assert (audited / "sweeps/attack.n_views/curves.png").stat().st_size > 1000
+    assert (audited / "sweeps/plots/attack.n_views.png").stat().st_size > 1000

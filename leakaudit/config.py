@@ -180,6 +180,18 @@ class EvaluateParams(Section):
     )
 
 
+class ExecutionParams(Section):
+    """Where the pretrain and finetune fleets train. Not part of any fingerprint: every mode
+    gives bit-identical models, so switching it never retrains anything."""
+
+    executor: Literal["sequential", "threads", "processes", "dask"] = "sequential"
+    workers: int = Field(2, ge=1, description="threads / processes / local Dask workers")
+    dask_address: str | None = Field(
+        None, description="an existing Dask scheduler (tcp://host:8786); None starts a local one"
+    )
+    threads_per_worker: int = Field(1, ge=1, description="torch threads in each parallel worker")
+
+
 class TrackingParams(Section):
     enabled: bool = True
     uri: str = "sqlite:///mlflow.db"
@@ -197,6 +209,7 @@ class Params(Section):
     query: QueryParams = QueryParams()
     attack: AttackParams = AttackParams()
     evaluate: EvaluateParams = EvaluateParams()
+    execution: ExecutionParams = ExecutionParams()
     tracking: TrackingParams = TrackingParams()
 
     @model_validator(mode="after")

@@ -1,9 +1,12 @@
-"""Train a fleet of models one by one with resume: finished models (valid marker) are skipped."""
+"""Train a fleet of models with resume (finished models with a valid marker are skipped),
+sequentially or fanned out as Prefect tasks (see :mod:`leakaudit.execution`)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +17,9 @@ import torch
 from tqdm import tqdm
 
 from leakaudit import store
-from leakaudit.config import Params
+from leakaudit.config import ExecutionParams, Params
 from leakaudit.data.transfer import TransferData
+from leakaudit.execution import run_jobs
 from leakaudit.models import TransferNet, build_model
 from leakaudit.seeds import seed_sequence, torch_generator
 from leakaudit.training import accuracy, finetune, train
@@ -35,10 +39,14 @@ def _seed_int(seed: int, purpose: str, *index: int) -> int:
     return int(seed_sequence(seed, purpose, *index).generate_state(1, np.uint64)[0] >> 1)
 
 
+_INIT_LOCK = threading.Lock()
+
+
 def new_model(p: Params, data: TransferData, model_id: int) -> TransferNet:
     """A freshly initialised upstream model (backbone init shared only if model.share_init)."""
-    torch.manual_seed(_seed_int(p.base.seed, "init", 0 if p.model.share_init else model_id))
-    model = build_model(p.model, data.image_shape, data.n_up_classes)
+    with _INIT_LOCK:  # layer init draws from torch's global RNG: keep threads apart
+        torch.manual_seed(_seed_int(p.base.seed, "init", 0 if p.model.share_init else model_id))
+        model = build_model(p.model, data.image_shape, data.n_up_classes)
     if p.model.share_init:
         model.replace_head(data.n_up_classes, torch_generator(p.base.seed, "init-head", model_id))
     return model
@@ -79,25 +87,65 @@ def finetune_one(p: Params, data: TransferData, model_id: int, pretrained: dict,
     return model.state_dict(), stats
 
 
+def _device(p: Params, parallel: bool) -> torch.device:
+    """Device for one training job; parallel workers use ``execution.threads_per_worker``."""
+    from leakaudit.runtime import setup
+
+    threads = p.execution.threads_per_worker if parallel else p.base.threads
+    return setup(p.base.model_copy(update={"threads": threads}))
+
+
+@functools.lru_cache(maxsize=2)
+def _source(params_json: str) -> TransferData:
+    """The data source, loaded once per worker process."""
+    from leakaudit.data import load_source
+
+    return load_source(Params.model_validate_json(params_json))
+
+
+def pretrain_job(p: Params, model_id: int, train_idx: np.ndarray, test_idx: np.ndarray,
+                 directory: str, fp: str, parallel: bool) -> dict:
+    """Pretrain one model and write its directory (weights, config, marker last)."""
+    data = _source(p.model_dump_json())
+    state, st = pretrain_one(p, data, model_id, train_idx, test_idx, _device(p, parallel))
+    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp, "stats": st}, fp)
+    return st
+
+
+def finetune_job(p: Params, model_id: int, pre_dir: str, pre_fp: str, subset_idx: np.ndarray,
+                 test_idx: np.ndarray, directory: str, fp: str, parallel: bool) -> dict:
+    """Finetune one pretrained model and write its directory."""
+    data = _source(p.model_dump_json())
+    pre = store.load_model_state(pre_dir, pre_fp)
+    state, st = finetune_one(p, data, model_id, pre, subset_idx, test_idx, _device(p, parallel))
+    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp, "stats": st}, fp)
+    return st
+
+
 def run_fleet(
     root: Path, model_ids: list[int], prints: dict[int, str],
-    train_one: Callable[[int], tuple[dict, dict]], label: str,
+    job: Callable[..., dict], job_args: Callable[[int, str, bool], tuple],
+    ex: ExecutionParams, label: str,
 ) -> dict[int, dict]:
     """Train every model whose directory lacks a matching completion marker; return stats.
 
-    Models are written atomically (weights, config, then marker), so a killed run resumes
-    here without redoing finished models or reading half-written files.
+    ``job(*job_args(model_id, directory, parallel))`` trains one model and writes its directory
+    atomically (weights, config, then marker), so a killed run resumes here without redoing
+    finished models or reading half-written files. Jobs run where ``ex`` says.
     """
     store.prune_models(root, keep=max(model_ids) + 1)
     stats: dict[int, dict] = {}
     todo = [m for m in model_ids if not store.is_done(store.model_dir(root, m), prints[m])]
     for m in set(model_ids) - set(todo):
         stats[m] = store.read_json(store.model_dir(root, m) / "config.json")["stats"]
-    for m in tqdm(todo, desc=label, unit="model", mininterval=2.0):
-        state, st = train_one(m)
-        store.save_model(store.model_dir(root, m), state,
-                         {"model_id": m, "fingerprint": prints[m], "stats": st}, prints[m])
-        stats[m] = st
+    parallel = ex.executor != "sequential"
+    jobs = [job_args(m, str(store.model_dir(root, m)), parallel) for m in todo]
+    if not parallel:
+        jobs_iter = tqdm(jobs, desc=label, unit="model", mininterval=2.0)
+        results = [job(*j) for j in jobs_iter]
+    else:
+        results = run_jobs(job, jobs, ex, label)
+    stats.update(zip(todo, results, strict=True))
     return stats
 
 

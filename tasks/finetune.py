@@ -3,7 +3,6 @@
 import pandas as pd
 
 from leakaudit import fleet, store
-from leakaudit.data import load_source
 from leakaudit.tables import read_table, write_table
 from tasks._stage import MODELS, OUT, stage
 from tasks.pretrain import fingerprints as pretrain_prints
@@ -12,7 +11,6 @@ from tasks.pretrain import fingerprints as pretrain_prints
 def main() -> None:
     with stage("finetune", ("finetune",)) as s:
         p = s.params
-        data = load_source(p)
         points = read_table(OUT / "prepare/points.parquet", "points")
         members = read_table(OUT / "prepare/membership.parquet", "membership")
         subsets = read_table(OUT / "prepare/finetune_subsets.parquet", "finetune_subsets")
@@ -23,11 +21,12 @@ def main() -> None:
         recipe = p.finetune.model_dump()
         prints = {m: fleet.fingerprint(parents[m], recipe, subset[m].tolist()) for m in subset}
 
-        def one(m: int):
-            pre = store.load_model_state(store.model_dir(MODELS / "pretrain", m), parents[m])
-            return fleet.finetune_one(p, data, m, pre, subset[m], test_idx, s.device)
-
-        stats = fleet.run_fleet(MODELS / "finetune", sorted(subset), prints, one, "finetune")
+        stats = fleet.run_fleet(
+            MODELS / "finetune", sorted(subset), prints, fleet.finetune_job,
+            lambda m, d, par: (p, m, str(store.model_dir(MODELS / "pretrain", m)), parents[m],
+                               subset[m], test_idx, d, prints[m], par),
+            p.execution, "finetune",
+        )
         table = pd.DataFrame([{"model_id": m, "stage": "finetune", **fleet.STATS_DEFAULTS, **st}
                               for m, st in sorted(stats.items())])
         write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)

@@ -3,7 +3,6 @@
 import pandas as pd
 
 from leakaudit import fleet
-from leakaudit.data import load_source
 from leakaudit.tables import read_table, write_table
 from tasks._stage import MODELS, OUT, stage
 
@@ -23,7 +22,6 @@ def fingerprints(params, points: pd.DataFrame, members: pd.DataFrame) -> dict[in
 def main() -> None:
     with stage("pretrain", SECTIONS) as s:
         p = s.params
-        data = load_source(p)
         points = read_table(OUT / "prepare/points.parquet", "points")
         members = read_table(OUT / "prepare/membership.parquet", "membership")
         src = points.set_index("point_id").source_index
@@ -32,8 +30,9 @@ def main() -> None:
                      for m, g in members.groupby("model_id")}
         prints = fingerprints(p, points, members)
         stats = fleet.run_fleet(
-            MODELS / "pretrain", sorted(train_idx), prints,
-            lambda m: fleet.pretrain_one(p, data, m, train_idx[m], test_idx, s.device), "pretrain",
+            MODELS / "pretrain", sorted(train_idx), prints, fleet.pretrain_job,
+            lambda m, d, par: (p, m, train_idx[m], test_idx, d, prints[m], par),
+            p.execution, "pretrain",
         )
         table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **fleet.STATS_DEFAULTS, **st}
                               for m, st in sorted(stats.items())])

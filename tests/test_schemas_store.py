@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from leakaudit import store
+from leakaudit.config import ExecutionParams
 from leakaudit.fleet import run_fleet
 from leakaudit.schemas import SchemaViolation, validate
 from leakaudit.tables import read_table, table_meta, write_table
@@ -63,22 +64,30 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
 def test_fleet_resumes_after_a_kill_without_redoing_models(tmp_path):
     calls = []
+    seq = ExecutionParams()
 
-    def train_one(m, fail_at=None):
+    def job(m, directory, fp, fail_at=None):
         if m == fail_at:
             raise KeyboardInterrupt
         calls.append(m)
-        return {"w": torch.full((2,), float(m))}, {"seconds": 0.0}
+        store.save_model(directory, {"w": torch.full((2,), float(m))},
+                         {"stats": {"seconds": 0.0}}, fp)
+        return {"seconds": 0.0}
 
     prints = {m: f"fp{m}" for m in range(4)}
+
+    def args(fail_at=None):
+        return lambda m, d, par: (m, d, prints[m], fail_at)
+
     with pytest.raises(KeyboardInterrupt):
-        run_fleet(tmp_path, list(range(4)), prints, lambda m: train_one(m, fail_at=2), "t")
+        run_fleet(tmp_path, list(range(4)), prints, job, args(fail_at=2), seq, "t")
     assert calls == [0, 1] and not (tmp_path / "m0002").exists()
-    run_fleet(tmp_path, list(range(4)), prints, train_one, "t")
+    run_fleet(tmp_path, list(range(4)), prints, job, args(), seq, "t")
     assert calls == [0, 1, 2, 3]
     # a changed fingerprint retrains that model only; models beyond M are pruned
     (tmp_path / "m0009").mkdir()
-    run_fleet(tmp_path, list(range(4)), prints | {1: "new"}, train_one, "t")
+    prints[1] = "new"
+    run_fleet(tmp_path, list(range(4)), prints, job, args(), seq, "t")
     assert calls == [0, 1, 2, 3, 1] and not (tmp_path / "m0009").exists()
     w = store.load_model_state(tmp_path / "m0003", "fp3")["w"]
     assert torch.equal(w, torch.full((2,), 3.0))

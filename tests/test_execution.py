@@ -1,0 +1,51 @@
+"""Every execution mode trains bit-identical models (the same seeds, data and order)."""
+
+import numpy as np
+import pytest
+import torch
+
+from leakaudit import fleet, store
+from leakaudit.config import parse_params
+from leakaudit.presets import PRESETS, merge
+
+
+def tiny_params(**execution):
+    import yaml
+
+    raw = merge(yaml.safe_load(open("params.yaml")), yaml.safe_load((PRESETS / "tiny.yaml")
+                                                                     .read_text()))
+    raw["execution"] = execution
+    return parse_params(raw)
+
+
+def train_fleet(tmp_path, **execution):
+    p = tiny_params(**execution)
+    ids = [0, 1, 2]
+    idx = {m: np.arange(20 * m, 20 * m + 20) for m in ids}
+    prints = {m: f"fp{m}" for m in ids}
+    stats = fleet.run_fleet(
+        tmp_path, ids, prints, fleet.pretrain_job,
+        lambda m, d, par: (p, m, idx[m], np.arange(200, 260), d, prints[m], par),
+        p.execution, "test",
+    )
+    return stats, {m: store.load_model_state(store.model_dir(tmp_path, m)) for m in ids}
+
+
+@pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
+def test_parallel_modes_match_sequential(tmp_path, executor):
+    seq_stats, seq = train_fleet(tmp_path / "seq")
+    par_stats, par = train_fleet(tmp_path / executor, executor=executor, workers=2)
+    for m, state in seq.items():
+        assert all(torch.equal(state[k], par[m][k]) for k in state), (executor, m)
+        assert seq_stats[m]["test_accuracy"] == par_stats[m]["test_accuracy"]
+
+
+def test_existing_dask_cluster_by_address(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        _, par = train_fleet(tmp_path / "d", executor="dask", dask_address=address)
+    _, seq = train_fleet(tmp_path / "s")
+    assert all(torch.equal(seq[0][k], par[0][k]) for k in seq[0])

@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 
 audit: install
 	dvc repro
-	dvc metrics show
+	python -m leakaudit.report
 
 flow: install
 	python -m flows.tmi

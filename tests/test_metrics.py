@@ -36,3 +36,13 @@ def test_bootstrap_interval_brackets_estimate():
     for iv in res.values():
         assert iv.low <= iv.value <= iv.high
     assert 0.7 < res["auc"].value < 0.85 and res["auc"].high - res["auc"].low < 0.15
+
+
+def test_report_renders_every_attack_with_intervals():
+    from leakaudit.report import render
+
+    m = {k: 0.5 for k in ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")}
+    m |= {f"{k}_{s}": 0.4 for k in list(m) for s in ("low", "high")}
+    out = render({"tmi": m, "utility": {"finetune_test_accuracy": 0.7,
+                                        "finetune_test_accuracy_low": 0.6}})
+    assert "tmi" in out and "[0.400, 0.400]" in out and "finetune_test_accuracy 0.700" in out

@@ -1,5 +1,7 @@
 """Every execution mode trains bit-identical models (the same seeds, data and order)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,8 +14,8 @@ from leakaudit.presets import PRESETS, merge
 def tiny_params(**execution):
     import yaml
 
-    raw = merge(yaml.safe_load(open("params.yaml")), yaml.safe_load((PRESETS / "tiny.yaml")
-                                                                     .read_text()))
+    base = yaml.safe_load(Path("params.yaml").read_text())
+    raw = merge(base, yaml.safe_load((PRESETS / "tiny.yaml").read_text()))
     raw["execution"] = execution
     return parse_params(raw)
 

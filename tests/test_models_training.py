@@ -1,5 +1,7 @@
 """Models build for every arch; finetune modes touch exactly the parameters they should."""
 
+from pathlib import Path
+
 import pytest
 import torch
 import yaml
@@ -82,7 +84,7 @@ def test_views_aligned_and_in_family():
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
 def test_presets_are_valid_params(preset):
-    base = yaml.safe_load(open("params.yaml"))
+    base = yaml.safe_load(Path("params.yaml").read_text())
     parse_params(merge(base, yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())))
 
 

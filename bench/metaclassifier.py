@@ -20,9 +20,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from leakaudit.attacks.features import scaled_logodds
+from leakaudit.attacks.registry import build_inputs
 from leakaudit.attacks.tmi import tmi_scores
 from leakaudit.config import load_params
-from leakaudit.data.splits import victims as choose_victims
 from leakaudit.metrics import auc, roc
 from leakaudit.signals import to_arrays
 from leakaudit.tables import read_table
@@ -71,10 +71,12 @@ def main() -> None:
     if not sig.exists():
         raise SystemExit(f"{sig} missing: run `make audit` (dvc repro) first")
     fin = to_arrays(read_table(sig, "signals"))
-    mem = read_table(args.repo / "outputs/prepare/membership.parquet", "membership")
-    member = (mem.pivot(index="model_id", columns="point_id", values="member")
-              .loc[fin.model_ids, fin.point_ids].to_numpy(bool))
-    vict = choose_victims(len(fin.model_ids), params.attack.n_victims, params.base.seed)
+    inputs = build_inputs(
+        fin, read_table(args.repo / "outputs/prepare/membership.parquet", "membership"),
+        read_table(args.repo / "outputs/prepare/points.parquet", "points"),
+        params.attack.n_victims, params.base.seed,
+    )
+    member, vict, shadows = inputs.member, inputs.victims, inputs.shadow_mask()
     u = scaled_logodds(fin.logodds)
     p = params.attack.tmi
     pairs = [(int(v), t) for v in vict for t in range(len(fin.point_ids))]
@@ -83,8 +85,6 @@ def main() -> None:
           f"{(len(fin.model_ids) - 1) * u.shape[2]} rows each, {args.threads} threads")
 
     t0 = time.perf_counter()
-    shadows = np.ones((len(vict), len(fin.model_ids)), bool)
-    shadows[np.arange(len(vict)), vict] = False
     batched = tmi_scores(u, member, shadows, vict, p, torch.Generator().manual_seed(0)).reshape(-1)
     t_batched = time.perf_counter() - t0
     t0 = time.perf_counter()

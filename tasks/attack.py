@@ -3,9 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from leakaudit.attacks import AttackInputs, run_attack
-from leakaudit.attacks.registry import restrict
-from leakaudit.data.splits import victims as choose_victims
+from leakaudit.attacks import run_attack
+from leakaudit.attacks.registry import build_inputs, restrict
 from leakaudit.signals import to_arrays
 from leakaudit.tables import read_table, write_table
 from tasks._stage import OUT, stage
@@ -14,20 +13,14 @@ from tasks._stage import OUT, stage
 def main() -> None:
     with stage("attack", ("attack",)) as s:
         p = s.params
-        points = read_table(OUT / "prepare/points.parquet", "points").set_index("point_id")
+        points = read_table(OUT / "prepare/points.parquet", "points")
         members = read_table(OUT / "prepare/membership.parquet", "membership")
         fin = to_arrays(read_table(OUT / "query/signals_finetuned.parquet", "signals"))
         pre = None
         if "whitebox_lira" in p.attack.attacks:
             pre = to_arrays(read_table(OUT / "query/signals_pretrained.parquet", "signals"))
-        member = (members.pivot(index="model_id", columns="point_id", values="member")
-                  .loc[fin.model_ids, fin.point_ids].to_numpy(bool))
-        vict = choose_victims(len(fin.model_ids), p.attack.n_victims, p.base.seed)
-        inputs = AttackInputs(
-            probs=fin.probs, logodds=fin.logodds, member=member, victims=vict,
-            labels=points.loc[fin.point_ids, "label"].to_numpy(),
-            logodds_pre=None if pre is None else pre.logodds,
-        )
+        inputs = build_inputs(fin, members, points, p.attack.n_victims, p.base.seed, pre)
+        member, vict = inputs.member, inputs.victims
         inputs = restrict(inputs, p.attack.n_shadows, p.attack.n_views, p.base.seed)
         frames = []
         for name in p.attack.attacks:

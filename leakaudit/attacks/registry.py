@@ -6,13 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from leakaudit.attacks.features import scaled_logodds
 from leakaudit.attacks.lira import adapted_lira, whitebox_lira
 from leakaudit.attacks.threshold import confidence_threshold
 from leakaudit.attacks.tmi import tmi_scores
 from leakaudit.config import AttackParams
+from leakaudit.data.splits import victims as choose_victims
 from leakaudit.seeds import rng, torch_generator
+from leakaudit.signals import SignalArrays
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,22 @@ class AttackInputs:
             else self.shadows.copy()
         mask[np.arange(len(self.victims)), self.victims] = False
         return mask
+
+
+def build_inputs(
+    fin: SignalArrays, members: pd.DataFrame, points: pd.DataFrame, n_victims: int, seed: int,
+    pre: SignalArrays | None = None,
+) -> AttackInputs:
+    """Attack inputs from the signals arrays, the membership table (``member`` labels) and the
+    points table (true upstream labels); victims are a seeded choice among the models."""
+    member = (members.pivot(index="model_id", columns="point_id", values="member")
+              .loc[fin.model_ids, fin.point_ids].to_numpy(bool))
+    labels = points.set_index("point_id").loc[fin.point_ids, "label"].to_numpy()
+    return AttackInputs(
+        probs=fin.probs, logodds=fin.logodds, member=member,
+        victims=choose_victims(len(fin.model_ids), n_victims, seed), labels=labels,
+        logodds_pre=None if pre is None else pre.logodds,
+    )
 
 
 def restrict(inputs: AttackInputs, n_shadows: int, n_views: int, seed: int) -> AttackInputs:

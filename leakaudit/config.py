@@ -30,6 +30,9 @@ class BaseParams(Section):
     seed: int = Field(0, ge=0, description="root seed; every random choice derives from it")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = Field(2, ge=1, le=256, description="torch intra-op threads")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: mixed-precision autocast in training loops (for GPUs)"
+    )
 
 
 class DigitsParams(Section):
@@ -181,10 +184,14 @@ class EvaluateParams(Section):
 
 
 class ExecutionParams(Section):
-    """Where the pretrain and finetune fleets train. Not part of any fingerprint: every mode
-    gives bit-identical models, so switching it never retrains anything."""
+    """Where the pretrain and finetune fleets train. Sequential, threads, processes and Dask
+    give bit-identical models, so switching among them never retrains anything. ``batched``
+    (pretraining only; finetuning then runs sequentially) trains ``group_size`` models as one
+    vmapped stacked model: equal up to float reassociation, so it enters the pretrain
+    fingerprints and switching to or from it retrains."""
 
-    executor: Literal["sequential", "threads", "processes", "dask"] = "sequential"
+    executor: Literal["sequential", "threads", "processes", "dask", "batched"] = "sequential"
+    group_size: int = Field(16, ge=1, description="batched: models trained at once")
     workers: int = Field(2, ge=1, description="threads / processes / local Dask workers")
     dask_address: str | None = Field(
         None, description="an existing Dask scheduler (tcp://host:8786); None starts a local one"
@@ -220,6 +227,14 @@ class Params(Section):
         if p.n_challenge > p.n_pool:
             raise ValueError(
                 f"prepare.n_challenge: got {p.n_challenge}; allowed: ≤ prepare.n_pool ({p.n_pool})"
+            )
+        ex = self.execution
+        if ex.executor == "batched" and (self.model.arch != "mlp"
+                                         or self.pretrain.optimizer != "adam"):
+            raise ValueError(
+                "execution.executor: 'batched' needs model.arch 'mlp' and pretrain.optimizer "
+                f"'adam' (got {self.model.arch!r}, {self.pretrain.optimizer!r}); allowed "
+                "otherwise: 'sequential', 'threads', 'processes', 'dask'"
             )
         if self.attack.n_victims > p.n_models:
             raise ValueError(

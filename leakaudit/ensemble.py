@@ -57,15 +57,17 @@ def train_ensemble(
 
     step_fn = vmap(grad_and_value(loss_fn, has_aux=True))
     shape = xs[0].shape[1:]
-    stats = [{"loss": 0.0, "correct": 0, "seen": 0} for _ in models]
+    dev = next(iter(params.values())).device
+    t = t.to(dev)
     for epoch in range(p.epochs):
         orders = [torch.randperm(n, generator=gen) for n, gen in zip(ns, generators, strict=True)]
-        stats = [{"loss": 0.0, "correct": 0, "seen": 0} for _ in models]
+        loss_sum = torch.zeros(g_count, device=dev)
+        correct = torch.zeros(g_count, device=dev)
+        seen = torch.zeros(g_count, device=dev)
         for s in range(max(steps)):
             xb = torch.zeros(g_count, p.batch_size, *shape)
             yb = torch.zeros(g_count, p.batch_size, dtype=torch.long)
             wb = torch.zeros(g_count, p.batch_size)
-            active = torch.zeros(g_count, dtype=torch.bool)
             for g in range(g_count):
                 if s >= steps[g]:
                     continue
@@ -74,17 +76,17 @@ def train_ensemble(
                 xb[g, :k] = augment(xs[g][idx], p.augment, generators[g])
                 yb[g, :k] = ys[g][idx]
                 wb[g, :k] = 1.0
-                active[g] = True
+            xb, yb, wb = xb.to(dev), yb.to(dev), wb.to(dev)
+            active = wb.sum(1) > 0
             grads, (loss, logits) = step_fn(params, buffers, xb, yb, wb)
             with torch.no_grad():
                 t += active.float()
-                for g in range(g_count):
-                    if active[g]:
-                        k = int(wb[g].sum())
-                        stats[g]["loss"] += float(loss[g]) * k
-                        stats[g]["seen"] += k
-                        stats[g]["correct"] += int((logits[g, :k].argmax(-1) == yb[g, :k]).sum())
-                lr = torch.tensor([_lr(p, epoch * steps[g] + s, total[g]) for g in range(g_count)])
+                k = wb.sum(1)
+                loss_sum += loss * k
+                seen += k
+                correct += ((logits.argmax(-1) == yb).float() * wb).sum(1)
+                lr = torch.tensor([_lr(p, epoch * steps[g] + s, total[g]) for g in range(g_count)],
+                                  device=dev)
                 for name, prm in params.items():
                     shape_g = (g_count,) + (1,) * (prm.dim() - 1)
                     gr = grads[name]
@@ -103,5 +105,6 @@ def train_ensemble(
     for g, model in enumerate(models):
         model.load_state_dict({k: v[g].detach().clone() for k, v in params.items()}
                               | {k: v[g].clone() for k, v in buffers.items()})
-    return [{"final_loss": st["loss"] / max(1, st["seen"]),
-             "train_accuracy": st["correct"] / max(1, st["seen"])} for st in stats]
+    seen = seen.clamp_min(1).cpu()
+    return [{"final_loss": float(ls), "train_accuracy": float(c)}
+            for ls, c in zip(loss_sum.cpu() / seen, correct.cpu() / seen, strict=True)]

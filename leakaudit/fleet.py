@@ -58,7 +58,8 @@ def pretrain_one(p: Params, data: TransferData, model_id: int, train_idx: np.nda
     t0 = time.perf_counter()
     model = new_model(p, data, model_id).to(device)
     x, y = torch.from_numpy(data.up_x[train_idx]), torch.from_numpy(data.up_y[train_idx])
-    res = train(model, x, y, p.pretrain, torch_generator(p.base.seed, "pretrain", model_id))
+    res = train(model, x, y, p.pretrain, torch_generator(p.base.seed, "pretrain", model_id),
+                precision=p.base.precision)
     test_acc = accuracy(model, torch.from_numpy(data.up_x[test_idx]),
                         torch.from_numpy(data.up_y[test_idx]))
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,
@@ -77,7 +78,8 @@ def finetune_one(p: Params, data: TransferData, model_id: int, pretrained: dict,
     model.to(device)
     model.replace_head(data.n_down_classes, torch_generator(p.base.seed, "ft-head", model_id))
     x, y = torch.from_numpy(data.down_x[subset_idx]), torch.from_numpy(data.down_y[subset_idx])
-    res = finetune(model, x, y, p.finetune, torch_generator(p.base.seed, "finetune", model_id))
+    res = finetune(model, x, y, p.finetune, torch_generator(p.base.seed, "finetune", model_id),
+                   p.base.precision)
     model = res.model or model
     test_acc = accuracy(model, torch.from_numpy(data.down_x[test_idx]),
                         torch.from_numpy(data.down_y[test_idx]))
@@ -112,6 +114,33 @@ def pretrain_job(p: Params, model_id: int, train_idx: np.ndarray, test_idx: np.n
     return st
 
 
+def pretrain_group_job(p: Params, model_ids: list[int], train_idx: list[np.ndarray],
+                       test_idx: np.ndarray, directories: list[str], fps: list[str]) -> list[dict]:
+    """Pretrain a group of models at once as one batched ensemble and write each directory."""
+    from leakaudit.ensemble import train_ensemble
+
+    data = _source(p.model_dump_json())
+    device = _device(p, parallel=False)
+    t0 = time.perf_counter()
+    models = [new_model(p, data, m).to(device) for m in model_ids]
+    res = train_ensemble(
+        models, [torch.from_numpy(data.up_x[i]) for i in train_idx],
+        [torch.from_numpy(data.up_y[i]) for i in train_idx], p.pretrain,
+        [torch_generator(p.base.seed, "pretrain", m) for m in model_ids],
+    )
+    seconds = (time.perf_counter() - t0) / len(model_ids)  # the group's time, shared out
+    x_test, y_test = torch.from_numpy(data.up_x[test_idx]), torch.from_numpy(data.up_y[test_idx])
+    out = []
+    for m, model, r, d, fp in zip(model_ids, models, res, directories, fps, strict=True):
+        st = {"train_loss": r["final_loss"], "train_accuracy": r["train_accuracy"],
+              "test_accuracy": accuracy(model, x_test, y_test), "seconds": seconds,
+              "epsilon": float("nan"), "replaced_batchnorm": False}
+        store.save_model(d, model.state_dict(), {"model_id": m, "fingerprint": fp, "stats": st},
+                         fp)
+        out.append(st)
+    return out
+
+
 def finetune_job(p: Params, model_id: int, pre_dir: str, pre_fp: str, subset_idx: np.ndarray,
                  test_idx: np.ndarray, directory: str, fp: str, parallel: bool) -> dict:
     """Finetune one pretrained model and write its directory."""
@@ -126,19 +155,32 @@ def run_fleet(
     root: Path, model_ids: list[int], prints: dict[int, str],
     job: Callable[..., dict], job_args: Callable[[int, str, bool], tuple],
     ex: ExecutionParams, label: str,
+    group_job: Callable[..., list[dict]] | None = None,
+    group_args: Callable[[list[int], list[str]], tuple] | None = None,
 ) -> dict[int, dict]:
     """Train every model whose directory lacks a matching completion marker; return stats.
 
     ``job(*job_args(model_id, directory, parallel))`` trains one model and writes its directory
     atomically (weights, config, then marker), so a killed run resumes here without redoing
-    finished models or reading half-written files. Jobs run where ``ex`` says.
+    finished models or reading half-written files. Jobs run where ``ex`` says; under the
+    ``batched`` executor, ``group_job(*group_args(model_ids, directories))`` trains groups of
+    ``ex.group_size`` models at once when given (else jobs run one by one).
     """
     store.prune_models(root, keep=max(model_ids) + 1)
     stats: dict[int, dict] = {}
     todo = [m for m in model_ids if not store.is_done(store.model_dir(root, m), prints[m])]
     for m in set(model_ids) - set(todo):
         stats[m] = store.read_json(store.model_dir(root, m) / "config.json")["stats"]
-    parallel = ex.executor != "sequential"
+    if ex.executor == "batched" and group_job is not None and group_args is not None:
+        results = []
+        for start in tqdm(range(0, len(todo), ex.group_size), desc=f"{label} (batched)",
+                          unit="group", mininterval=2.0):
+            chunk = todo[start : start + ex.group_size]
+            results += group_job(*group_args(chunk, [str(store.model_dir(root, m))
+                                                     for m in chunk]))
+        stats.update(zip(todo, results, strict=True))
+        return stats
+    parallel = ex.executor not in ("sequential", "batched")
     jobs = [job_args(m, str(store.model_dir(root, m)), parallel) for m in todo]
     if not parallel:
         jobs_iter = tqdm(jobs, desc=label, unit="model", mininterval=2.0)

@@ -37,6 +37,20 @@ def _scheduler(opt: torch.optim.Optimizer, p: PretrainParams | FinetuneParams, s
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
+# training sets up to this size live on the GPU for the whole loop; larger ones are pinned
+RESIDENT_BYTES = 2 * 2**30
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Put a training tensor where the loop wants it: on the GPU when it fits comfortably,
+    else in pinned host memory (fast, asynchronous copies per batch)."""
+    if device.type != "cuda":
+        return t
+    if t.numel() * t.element_size() <= RESIDENT_BYTES:
+        return t.to(device)
+    return t.pin_memory()
+
+
 def train(
     model: nn.Module,
     x: torch.Tensor,
@@ -45,13 +59,17 @@ def train(
     generator: torch.Generator,
     trainable: list[nn.Parameter] | None = None,
     frozen_modules: list[nn.Module] | None = None,
+    precision: str = "fp32",
 ) -> TrainResult:
     """Train ``model`` on (x, y) with minibatches drawn from ``generator``.
 
     ``trainable`` restricts the optimised parameters (linear probe); ``frozen_modules`` are kept
-    in eval mode throughout (frozen BatchNorm statistics).
+    in eval mode throughout (frozen BatchNorm statistics); ``precision="bf16"`` runs forward
+    passes under bfloat16 autocast. Random draws stay on the CPU generator, so a seed gives the
+    same batches on every device.
     """
     device = next(model.parameters()).device
+    x, y = to_device(x, device), to_device(y, device)
     params = trainable if trainable is not None else [q for q in model.parameters()]
     opt = _optimizer(params, p)
     n = len(x)
@@ -67,10 +85,11 @@ def train(
         total, seen, correct = 0.0, 0, 0
         for b in range(per_epoch):
             idx = order[b * p.batch_size : (b + 1) * p.batch_size]
-            xb = augment(x[idx], p.augment, generator).to(device)
-            yb = y[idx].to(device)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
+            xb = augment(x[idx.to(x.device)], p.augment, generator).to(device, non_blocking=True)
+            yb = y[idx.to(y.device)].to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits = model(xb)
+                loss = loss_fn(logits.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -88,7 +107,7 @@ def backbone_blocks(backbone: nn.Module) -> list[nn.Module]:
 
 def finetune(
     model: TransferNet, x: torch.Tensor, y: torch.Tensor, p: FinetuneParams,
-    generator: torch.Generator,
+    generator: torch.Generator, precision: str = "fp32",
 ) -> TrainResult:
     """Finetune with a fresh head: ``linear_probe`` (frozen backbone), ``last_k`` (the top k
     backbone blocks train too) or ``full``; with DP-SGD when ``p.dp.enabled``."""
@@ -109,13 +128,13 @@ def finetune(
         if p.dp.enabled:
             res = train_dp(model.head, feats, y, p, generator)
             return TrainResult(res.final_loss, res.train_accuracy, res.epsilon)
-        return train(model.head, feats, y, p, generator)
+        return train(model.head, feats, y, p, generator, precision=precision)
     if p.dp.enabled:
         res = train_dp(model, x, y, p, generator, frozen)
         return TrainResult(res.final_loss, res.train_accuracy, res.epsilon,
                            res.replaced_batchnorm, res.model)
     params = [q for q in model.parameters() if q.requires_grad]
-    return train(model, x, y, p, generator, params, frozen)
+    return train(model, x, y, p, generator, params, frozen, precision)
 
 
 def _features_fixed(backbone: nn.Module, p: FinetuneParams) -> bool:

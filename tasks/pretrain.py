@@ -10,9 +10,12 @@ SECTIONS = ("base", "data", "model", "pretrain")
 
 
 def fingerprints(params, points: pd.DataFrame, members: pd.DataFrame) -> dict[int, str]:
-    """Per model: its recipe and the source indices it trains on."""
+    """Per model: its recipe and the source indices it trains on (and, for batched training,
+    which is equal only up to float reassociation, the trainer and group size)."""
     src = points.set_index("point_id").source_index
     recipe = params.model_dump(include=set(SECTIONS))
+    if params.execution.executor == "batched":
+        recipe["trainer"] = f"batched-{params.execution.group_size}"
     return {
         int(m): fleet.fingerprint(recipe, sorted(src[g.point_id[g.trained]].tolist()))
         for m, g in members.groupby("model_id")
@@ -32,7 +35,9 @@ def main() -> None:
         stats = fleet.run_fleet(
             MODELS / "pretrain", sorted(train_idx), prints, fleet.pretrain_job,
             lambda m, d, par: (p, m, train_idx[m], test_idx, d, prints[m], par),
-            p.execution, "pretrain",
+            p.execution, "pretrain", fleet.pretrain_group_job,
+            lambda ms, ds: (p, ms, [train_idx[m] for m in ms], test_idx, ds,
+                            [prints[m] for m in ms]),
         )
         table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **fleet.STATS_DEFAULTS, **st}
                               for m, st in sorted(stats.items())])

@@ -25,10 +25,12 @@ def train_fleet(tmp_path, **execution):
     ids = [0, 1, 2]
     idx = {m: np.arange(20 * m, 20 * m + 20) for m in ids}
     prints = {m: f"fp{m}" for m in ids}
+    test = np.arange(200, 260)
     stats = fleet.run_fleet(
         tmp_path, ids, prints, fleet.pretrain_job,
-        lambda m, d, par: (p, m, idx[m], np.arange(200, 260), d, prints[m], par),
-        p.execution, "test",
+        lambda m, d, par: (p, m, idx[m], test, d, prints[m], par),
+        p.execution, "test", fleet.pretrain_group_job,
+        lambda ms, ds: (p, ms, [idx[m] for m in ms], test, ds, [prints[m] for m in ms]),
     )
     return stats, {m: store.load_model_state(store.model_dir(tmp_path, m)) for m in ids}
 
@@ -51,3 +53,20 @@ def test_existing_dask_cluster_by_address(tmp_path):
         _, par = train_fleet(tmp_path / "d", executor="dask", dask_address=address)
     _, seq = train_fleet(tmp_path / "s")
     assert all(torch.equal(seq[0][k], par[0][k]) for k in seq[0])
+
+
+def test_batched_executor_matches_sequential_within_tolerance(tmp_path):
+    # groups of 2 over 3 models: a full group and a group of one, both through the stacked path
+    seq_stats, seq = train_fleet(tmp_path / "seq")
+    bat_stats, bat = train_fleet(tmp_path / "bat", executor="batched", group_size=2)
+    for m, state in seq.items():
+        worst = max((state[k] - bat[m][k]).abs().max().item() for k in state)
+        assert worst < 1e-4, (m, worst)
+        assert abs(seq_stats[m]["train_loss"] - bat_stats[m]["train_loss"]) < 1e-4
+
+
+def test_batched_executor_refuses_architectures_it_cannot_stack():
+    from leakaudit.config import ParamsError
+
+    with pytest.raises(ParamsError, match="execution.executor: 'batched' needs model.arch"):
+        parse_params({"model": {"arch": "cnn"}, "execution": {"executor": "batched"}})

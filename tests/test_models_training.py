@@ -72,6 +72,18 @@ def test_training_is_seeded():
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+def test_bf16_autocast_trains_close_to_fp32():
+    x, y = _data()
+    results = {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        model = build_model(ModelParams(hidden=16, feature_dim=4), (1, 8, 8), 3)
+        results[precision] = train(model, x, y, PretrainParams(epochs=100, lr=1e-2),
+                                   torch.Generator().manual_seed(5), precision=precision)
+    assert abs(results["fp32"].final_loss - results["bf16"].final_loss) < 0.1
+    assert results["bf16"].final_loss < 0.5  # it learns
+
+
 def test_views_aligned_and_in_family():
     x, _ = _data((1, 6, 6), n=5)
     a = Augment(jitter_std=0.1, flip=True, crop_pad=1)

@@ -142,3 +142,21 @@ def test_two_point_sweep_end_to_end(audited):
     assert set(table.attack) >= {"tmi", "lira", "threshold"}
     assert table.auc.between(0, 1).all() and table.finetune_test_accuracy.notna().all()
     assert (audited / "sweeps/plots/attack.n_views.png").stat().st_size > 1000
+
+
+def test_growing_the_audit_trains_only_the_new_models(tmp_path):
+    import pandas as pd
+    import yaml
+
+    repo = make_copy(tmp_path)
+    run([str(BIN / "dvc"), "repro", "pretrain"], repo)
+    done = {d.name: (d / "DONE").stat().st_mtime_ns for d in (repo / "models/pretrain").iterdir()}
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["prepare"]["n_models"] = 8
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run([str(BIN / "dvc"), "repro", "pretrain"], repo)
+    after = {d.name: (d / "DONE").stat().st_mtime_ns for d in (repo / "models/pretrain").iterdir()}
+    assert len(done) == 4 and len(after) == 8
+    assert all(after[name] == t for name, t in done.items())  # old models untouched
+    members = pd.read_parquet(repo / "outputs/prepare/membership.parquet")
+    assert (members.groupby("point_id").trained.sum() == 4).all()

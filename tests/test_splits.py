@@ -3,17 +3,24 @@ import numpy as np
 from leakaudit.config import PrepareParams
 from leakaudit.data.digits import load
 from leakaudit.data.splits import assign_roles, balanced_mask, finetune_subsets, membership
-from leakaudit.seeds import rng
 
 P = PrepareParams(n_models=8, n_pool=60, n_challenge=20, n_pretrain_test=30,
                   n_finetune_test=40, n_finetune_pool=100)
 
 
 def test_balanced_mask_each_point_in_half_the_models():
-    m = balanced_mask(50, 10, rng(0, "t"))
-    assert (m.sum(1) == 5).all()
-    assert np.array_equal(m, balanced_mask(50, 10, rng(0, "t")))
-    assert not np.array_equal(m, balanced_mask(50, 10, rng(1, "t")))
+    m = balanced_mask(50, 10, 0, "t")
+    assert (m.sum(1) == 5).all() and (m.sum(0) == 25).all()
+    assert np.array_equal(m, balanced_mask(50, 10, 0, "t"))
+    assert not np.array_equal(m, balanced_mask(50, 10, 1, "t"))
+    odd = balanced_mask(51, 4, 0, "t")
+    assert (odd.sum(1) == 2).all() and set(odd.sum(0)) <= {25, 26}
+
+
+def test_growing_the_audit_keeps_existing_models_and_balance():
+    small, big = balanced_mask(40, 8, 0, "t"), balanced_mask(40, 16, 0, "t")
+    assert np.array_equal(big[:, :8], small)
+    assert (big.sum(1) == 8).all()
 
 
 def test_roles_disjoint_and_reproducible():

@@ -10,12 +10,27 @@ from leakaudit.data.transfer import TransferData
 from leakaudit.seeds import rng
 
 
-def balanced_mask(n_points: int, n_models: int, generator: np.random.Generator) -> np.ndarray:
-    """Bool mask [point, model], each point IN for exactly half the models (LiRA construction)."""
+def balanced_mask(n_points: int, n_models: int, seed: int, purpose: str) -> np.ndarray:
+    """Bool mask [point, model]: every point IN for exactly half the models, built so an audit
+    can grow.
+
+    Models come in complementary pairs (2j, 2j+1): pair j draws its own seeded permutation of the
+    points, gives the first half to model 2j and the rest to model 2j+1. So each point is IN for
+    exactly one model of every pair (M/2 in all), each model trains on half the pool, and the
+    columns of the first M models are the same for any larger M: adding models never changes
+    (or retrains) the existing ones.
+    """
     if n_models % 2:
         raise ValueError(f"n_models must be even for a balanced mask, got {n_models}")
-    order = generator.random((n_points, n_models)).argsort(axis=1)
-    return order < n_models // 2
+    mask = np.zeros((n_points, n_models), dtype=bool)
+    for j in range(n_models // 2):
+        order = rng(seed, purpose, j).permutation(n_points)
+        first = np.zeros(n_points, dtype=bool)
+        first[order[: n_points // 2]] = True
+        if n_points % 2:  # the odd point out goes to either model by a seeded coin
+            first[order[-1]] = bool(rng(seed, purpose + "-odd", j).integers(2))
+        mask[:, 2 * j], mask[:, 2 * j + 1] = first, ~first
+    return mask
 
 
 def _need(what: str, need: int, have: int) -> None:
@@ -61,8 +76,8 @@ def membership(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFram
     """Long table model × pool point: ``trained`` (used in pretraining) and ``member`` (the label
     the attack is scored against; an independent mask under the null control)."""
     pool = points.loc[points.role == "pool", "point_id"].to_numpy()
-    trained = balanced_mask(len(pool), p.n_models, rng(seed, "membership"))
-    member = balanced_mask(len(pool), p.n_models, rng(seed, "null-labels")) if p.null_control \
+    trained = balanced_mask(len(pool), p.n_models, seed, "membership")
+    member = balanced_mask(len(pool), p.n_models, seed, "null-labels") if p.null_control \
         else trained
     models = np.arange(p.n_models, dtype=np.int64)
     return pd.DataFrame({

@@ -4,7 +4,7 @@ Trains the same N models of the default audit (their real halves of the pool) in
 checks that every mode writes bit-identical weights. Parallel modes include their start-up
 (Prefect's ephemeral API, worker processes), as a user pays it.
 
-    python bench/execution.py [--models 16]
+    python bench/execution.py [--models 16] [--audit]
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def tree_rss() -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=int, default=16)
+    ap.add_argument("--audit", action="store_true",
+                    help="also run the default audit with sequential and batched pretraining")
     args = ap.parse_args()
     base = load_params("params.yaml")
     points = assign_roles(load_source(base), base.prepare, base.base.seed)
@@ -84,28 +86,46 @@ def main() -> None:
         seq_rate = seq_rate or rate
         print(f"{mode:<12}{wall:8.1f}{rate:10.0f}{rate / seq_rate:7.2f}{peak[0] / 2**20:13.0f}"
               f"  {same}")
-    # batched ensembles (library-level; not yet wired into the pretrain stage)
-    from leakaudit.ensemble import train_ensemble
-    from leakaudit.seeds import torch_generator
-
-    torch.set_num_threads(base.base.threads)
-    data = load_source(base)
+    # batched ensembles through the same fleet path the pretrain stage uses
     for group in (8, 16):
+        p = base.model_copy(update={"execution": base.execution.model_copy(
+            update={"executor": "batched", "group_size": group})})
+        root = Path(tempfile.mkdtemp(prefix=f"bench-batched{group}-"))
         t0 = time.perf_counter()
-        worst = 0.0
-        for start in range(0, len(ids), group):
-            chunk = ids[start : start + group]
-            models = [fleet.new_model(base, data, m) for m in chunk]
-            train_ensemble(models, [torch.from_numpy(data.up_x[idx[m]]) for m in chunk],
-                           [torch.from_numpy(data.up_y[idx[m]]) for m in chunk], base.pretrain,
-                           [torch_generator(base.base.seed, "pretrain", m) for m in chunk])
-            for m, model in zip(chunk, models, strict=True):
-                st = model.state_dict()
-                worst = max(worst, max((st[k] - reference[m][k]).abs().max().item() for k in st))
+        fleet.run_fleet(root, ids, prints, fleet.pretrain_job,
+                        lambda m, d, par, p=p: (p, m, idx[m], test_idx, d, prints[m], par),
+                        p.execution, f"batched{group}", fleet.pretrain_group_job,
+                        lambda ms, ds, p=p: (p, ms, [idx[m] for m in ms], test_idx, ds,
+                                             [prints[m] for m in ms]))
         wall = time.perf_counter() - t0
+        worst = 0.0
+        for m in ids:
+            st = store.load_model_state(store.model_dir(root, m))
+            worst = max(worst, max((st[k] - reference[m][k]).abs().max().item() for k in st))
         rate = 3600 * len(ids) / wall
         print(f"{'batched G=' + str(group):<12}{wall:8.1f}{rate:10.0f}{rate / seq_rate:7.2f}"
               f"{tree_rss() / 2**20:13.0f}  max |Δw| {worst:.1e}")
+    if args.audit:
+        audit_metrics()
+
+
+def audit_metrics() -> None:
+    """The default audit's attack metrics with sequential and batched pretraining, side by side
+    (``dvc exp run`` in the workspace, sequential last so the workspace ends as committed; the
+    other executors give bit-identical models, hence equal metrics)."""
+    import json
+    import subprocess
+
+    rows = {}
+    for mode in ("batched", "sequential"):
+        subprocess.run(["dvc", "exp", "run", "--set-param",
+                        f"execution.executor={mode}"], check=True, capture_output=True)
+        rows[mode] = json.loads(Path("metrics.json").read_text())
+    print("\ndefault audit, attack AUC and TPR@1%FPR: sequential vs batched (G=16) pretraining")
+    for attack in ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira"):
+        a, b = rows["sequential"][attack], rows["batched"][attack]
+        print(f"{attack:<14} AUC {a['auc']:.4f} vs {b['auc']:.4f}   "
+              f"TPR@1% {a['tpr_at_1pct_fpr']:.3f} vs {b['tpr_at_1pct_fpr']:.3f}")
 
 
 if __name__ == "__main__":

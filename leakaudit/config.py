@@ -62,18 +62,35 @@ class HuggingFaceParams(Section):
     downstream_image_column: str | None = None
 
 
+class WordNetParams(Section):
+    path: str = "/usr/share/wordnet"
+    max_len: int = Field(32, ge=4, le=512, description="tokens per gloss (truncate / pad)")
+    tokenizer: str = Field(
+        "bpe", description="'bpe' (trained here), 'bytes', or an AutoTokenizer name / directory"
+    )
+    vocab_size: int = Field(2000, ge=300, description="bpe: vocabulary size")
+
+
+IMAGE_SOURCES = ("digits", "fashion-mnist", "huggingface")
+TEXT_SOURCES = ("wordnet",)
+
+
 class DataParams(Section):
-    source: Literal["digits", "fashion-mnist", "huggingface"] = "digits"
+    modality: Literal["image", "text"] = "image"
+    source: Literal["digits", "fashion-mnist", "huggingface", "wordnet"] = "digits"
     digits: DigitsParams = DigitsParams()
     fashion_mnist: FashionMnistParams = FashionMnistParams()
     huggingface: HuggingFaceParams = HuggingFaceParams()
+    wordnet: WordNetParams = WordNetParams()
 
 
 class ModelParams(Section):
-    arch: Literal["mlp", "cnn", "resnet"] = "mlp"
-    hidden: int = Field(256, ge=1, description="mlp hidden width / cnn channels")
+    arch: Literal["mlp", "cnn", "resnet", "transformer"] = "mlp"
+    hidden: int = Field(256, ge=1, description="mlp hidden width / cnn channels / d_model")
     feature_dim: int = Field(16, ge=1, description="width of the feature layer under the head")
     resnet_blocks: list[int] = Field(default_factory=lambda: [2, 2, 2, 2])
+    layers: int = Field(2, ge=1, description="transformer: encoder layers")
+    heads: int = Field(2, ge=1, description="transformer: attention heads (divide hidden)")
     share_init: bool = Field(
         False, description="all models share one backbone init (the reference's side effect)"
     )
@@ -96,6 +113,9 @@ class Augment(Section):
     jitter_std: float = Field(0.05, ge=0.0, description="Gaussian pixel jitter")
     flip: bool = False
     crop_pad: int = Field(0, ge=0, description="random crop after reflect padding")
+    token_mask: float = Field(
+        0.0, ge=0.0, lt=1.0, description="text: each token replaced by [MASK] with this chance"
+    )
 
 
 class PretrainParams(Section):
@@ -228,6 +248,18 @@ class Params(Section):
             raise ValueError(
                 f"prepare.n_challenge: got {p.n_challenge}; allowed: ≤ prepare.n_pool ({p.n_pool})"
             )
+        d, arch = self.data, self.model.arch
+        sources = TEXT_SOURCES if d.modality == "text" else IMAGE_SOURCES
+        if d.source not in sources:
+            raise ValueError(f"data.source: got {d.source!r} with data.modality {d.modality!r}; "
+                             f"allowed: {', '.join(repr(x) for x in sources)}")
+        if (d.modality == "text") != (arch == "transformer"):
+            allowed = "'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'"
+            raise ValueError(f"model.arch: got {arch!r} with data.modality {d.modality!r}; "
+                             f"allowed: {allowed}")
+        if arch == "transformer" and self.model.hidden % self.model.heads:
+            raise ValueError(f"model.heads: got {self.model.heads}; allowed: a divisor of "
+                             f"model.hidden ({self.model.hidden})")
         ex = self.execution
         if ex.executor == "batched" and (self.model.arch != "mlp"
                                          or self.pretrain.optimizer != "adam"):

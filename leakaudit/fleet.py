@@ -46,7 +46,7 @@ def new_model(p: Params, data: TransferData, model_id: int) -> TransferNet:
     """A freshly initialised upstream model (backbone init shared only if model.share_init)."""
     with _INIT_LOCK:  # layer init draws from torch's global RNG: keep threads apart
         torch.manual_seed(_seed_int(p.base.seed, "init", 0 if p.model.share_init else model_id))
-        model = build_model(p.model, data.image_shape, data.n_up_classes)
+        model = build_model(p.model, data.image_shape, data.n_up_classes, data.vocab_size)
     if p.model.share_init:
         model.replace_head(data.n_up_classes, torch_generator(p.base.seed, "init-head", model_id))
     return model
@@ -73,7 +73,7 @@ def finetune_one(p: Params, data: TransferData, model_id: int, pretrained: dict,
                  device: torch.device) -> tuple[dict, dict]:
     """Finetune one pretrained model on its downstream subset; return (state dict, stats)."""
     t0 = time.perf_counter()
-    model = build_model(p.model, data.image_shape, data.n_up_classes)
+    model = build_model(p.model, data.image_shape, data.n_up_classes, data.vocab_size)
     model.load_state_dict(pretrained)
     model.to(device)
     model.replace_head(data.n_down_classes, torch_generator(p.base.seed, "ft-head", model_id))
@@ -193,7 +193,7 @@ def run_fleet(
 
 def load_finetuned(p: Params, data: TransferData, directory: Path) -> TransferNet:
     """Rebuild a finetuned model from its directory (GroupNorm where DP replaced BatchNorm)."""
-    model = build_model(p.model, data.image_shape, data.n_down_classes)
+    model = build_model(p.model, data.image_shape, data.n_down_classes, data.vocab_size)
     if store.read_json(directory / "config.json")["stats"].get("replaced_batchnorm"):
         from leakaudit.dp import make_dp_compatible
 

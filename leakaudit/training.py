@@ -141,9 +141,9 @@ def _features_fixed(backbone: nn.Module, p: FinetuneParams) -> bool:
     """True when a linear probe sees the same features every epoch: no augmentation, and no
     BatchNorm or dropout whose train-mode behaviour would change them."""
     a = p.augment
-    if a.jitter_std > 0 or a.flip or a.crop_pad > 0:
+    if a.jitter_std > 0 or a.flip or a.crop_pad > 0 or a.token_mask > 0:
         return False
-    if any(isinstance(m, nn.Dropout) for m in backbone.modules()):
+    if any(isinstance(m, nn.Dropout) and m.p > 0 for m in backbone.modules()):
         return False
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in backbone.modules())
     return not has_bn or p.batchnorm == "frozen" or p.dp.enabled

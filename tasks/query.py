@@ -29,7 +29,7 @@ def main() -> None:
                 directory = store.model_dir(MODELS / kind, m)
                 if kind == "finetune":
                     return fleet.load_finetuned(p, data, directory).to(s.device)
-                model = build_model(p.model, data.image_shape, n_classes)
+                model = build_model(p.model, data.image_shape, n_classes, data.vocab_size)
                 model.load_state_dict(store.load_model_state(directory))
                 return model.to(s.device)
             return load

@@ -1,11 +1,11 @@
-"""Registry of image sources keyed by ``data.source``."""
+"""Registry of data sources (images and texts) keyed by ``data.source``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from leakaudit.config import Params
-from leakaudit.data import digits, fashion_mnist, huggingface
+from leakaudit.data import digits, fashion_mnist, huggingface, wordnet
 from leakaudit.data.transfer import TransferData
 
 SOURCES: dict[str, Callable[[Params], TransferData]] = {
@@ -15,6 +15,8 @@ SOURCES: dict[str, Callable[[Params], TransferData]] = {
         p.data.fashion_mnist.downstream,
     ),
     "huggingface": lambda p: huggingface.load(p.data.huggingface),
+    "wordnet": lambda p: wordnet.load(p.data.wordnet.path, p.data.wordnet.max_len,
+                                      p.data.wordnet.tokenizer, p.data.wordnet.vocab_size),
 }
 
 

@@ -1,4 +1,4 @@
-"""The data contract every image source returns."""
+"""The data contract every source returns (images or token ids)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 class TransferData:
     """An upstream (pretraining) collection and a downstream (finetuning) collection.
 
-    Images are float32 arrays shaped N×C×H×W in [0, 1] (plus any fixed noise). When
+    Images are float32 arrays shaped N×C×H×W in [0, 1] (plus any fixed noise); texts are int64
+    token ids shaped N×L (0 = padding) with ``vocab_size`` > 0. When
     ``same_collection`` is true both views index the same images, and splits must keep the
     pretraining and downstream parts disjoint.
     """
@@ -24,7 +25,13 @@ class TransferData:
     n_down_classes: int
     same_collection: bool
     name: str
+    vocab_size: int = 0  # > 0 for token-id inputs
 
     @property
     def image_shape(self) -> tuple[int, ...]:
+        """Shape of one input: C×H×W for images, (L,) for token ids."""
         return tuple(self.up_x.shape[1:])
+
+    @property
+    def is_text(self) -> bool:
+        return self.vocab_size > 0

@@ -8,7 +8,10 @@ from leakaudit.config import Augment
 
 
 def augment(x: torch.Tensor, a: Augment, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Apply one random draw of the augmentation family to a batch (N×C×H×W)."""
+    """Apply one random draw of the augmentation family to a batch: images (N×C×H×W) get crop,
+    flip and jitter; token ids (N×L, integer) get token masking."""
+    if not x.is_floating_point():
+        return mask_tokens(x, a.token_mask, generator)
     if a.crop_pad > 0:
         n, _, h, w = x.shape
         padded = torch.nn.functional.pad(x, (a.crop_pad,) * 4, mode="reflect")
@@ -28,10 +31,24 @@ def augment(x: torch.Tensor, a: Augment, generator: torch.Generator | None = Non
     return x
 
 
+def mask_tokens(ids: torch.Tensor, p: float, generator: torch.Generator | None = None,
+                ) -> torch.Tensor:
+    """Replace each non-padding token (except the first, the start token) by [MASK] with
+    chance ``p``; the draws come from ``generator`` (CPU), so views are seeded."""
+    if p <= 0:
+        return ids
+    from leakaudit.data.tokenize import MASK, PAD
+
+    hit = (torch.rand(ids.shape, generator=generator) < p).to(ids.device)
+    hit[:, 0] = False
+    return torch.where(hit & (ids != PAD), torch.full_like(ids, MASK), ids)
+
+
 def aligned_views(
     x: torch.Tensor, a: Augment, n_views: int, include_clean: bool, generator: torch.Generator
 ) -> torch.Tensor:
-    """A×N×C×H×W views, identical for every model queried (the same generator state)."""
+    """A×N×… views (images or token ids), identical for every model queried (the same
+    generator state)."""
     views = []
     for v in range(n_views):
         views.append(x.clone() if (include_clean and v == 0) else augment(x, a, generator))

@@ -9,6 +9,7 @@ from leakaudit.config import ModelParams
 from leakaudit.models.cnn import small_cnn
 from leakaudit.models.mlp import mlp_backbone
 from leakaudit.models.resnet import resnet_backbone
+from leakaudit.models.transformer import TextEncoder
 
 
 class TransferNet(nn.Module):
@@ -34,9 +35,16 @@ class TransferNet(nn.Module):
         self.head = head.to(next(self.backbone.parameters()).device)
 
 
-def build_model(p: ModelParams, image_shape: tuple[int, ...], n_classes: int) -> TransferNet:
-    """Build the backbone named by ``p.arch`` with a head of ``n_classes``."""
-    if p.arch == "mlp":
+def build_model(p: ModelParams, image_shape: tuple[int, ...], n_classes: int,
+                vocab_size: int = 0) -> TransferNet:
+    """Build the backbone named by ``p.arch`` with a head of ``n_classes``; for text
+    (``transformer``) ``image_shape`` is (L,) and ``vocab_size`` the tokenizer's size."""
+    if p.arch == "transformer":
+        if vocab_size <= 0:
+            raise ValueError("model.arch 'transformer' needs token-id data (data.modality: text)")
+        backbone: nn.Module = TextEncoder(vocab_size, image_shape[0], p.hidden, p.layers,
+                                          p.heads, p.feature_dim)
+    elif p.arch == "mlp":
         backbone = mlp_backbone(int(torch.tensor(image_shape).prod()), p.hidden, p.feature_dim)
     elif p.arch == "cnn":
         backbone = small_cnn(image_shape, p.hidden, p.feature_dim)

@@ -5,9 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install audit test lint flow plots bench clean
+.PHONY: install system audit test lint flow plots bench clean
 
-install: $(VENV)/.installed
+# Debian data the text audit and its tests read (WordNet glosses); needs root and apt-get.
+system:
+	@test -d /usr/share/wordnet || { command -v apt-get >/dev/null && \
+	  { apt-get install -y -qq wordnet-base >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null; }; }; } || \
+	  echo "warning: could not install Debian wordnet-base (text audit and its tests need it)"
+
+install: system $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

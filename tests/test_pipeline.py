@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
 STAGES = ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"]
 
 
-def make_copy(dest: Path) -> Path:
+def make_copy(dest: Path, presets: tuple[str, ...] = ("tiny",)) -> Path:
     for item in ("leakaudit", "tasks", "flows", "presets", ".dvc", "dvc.yaml", "params.yaml",
                  ".dvcignore", ".gitignore"):
         src = ROOT / item
@@ -26,7 +26,8 @@ def make_copy(dest: Path) -> Path:
                 "__pycache__", "tmp", "cache", "config.local", "plots_template.html"))
         else:
             shutil.copy2(src, dest / item)
-    apply("tiny", dest / "params.yaml")
+    for name in presets:
+        apply(name, dest / "params.yaml")
     env = _env()
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x"]):
@@ -160,3 +161,14 @@ def test_growing_the_audit_trains_only_the_new_models(tmp_path):
     assert all(after[name] == t for name, t in done.items())  # old models untouched
     members = pd.read_parquet(repo / "outputs/prepare/membership.parquet")
     assert (members.groupby("point_id").trained.sum() == 4).all()
+
+
+def test_text_modality_runs_the_same_stages(tmp_path):
+    """`data.modality: text` goes through the shared dvc.yaml stages (no text-only copies)."""
+    repo = make_copy(tmp_path, ("text", "tiny"))
+    run([str(BIN / "dvc"), "repro"], repo)
+    assert set(stage_records(repo)) == set(STAGES)
+    m = metric_values(repo)
+    assert 0 <= m["tmi"]["auc"] <= 1 and 0 <= m["utility"]["finetune_test_accuracy"] <= 1
+    views = json.loads((repo / "outputs/prepare/stage.json").read_text())
+    assert views["params"]["data"]["modality"] == "text"

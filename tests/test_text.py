@@ -1,0 +1,102 @@
+"""Text modality: WordNet reader, deterministic tokenisation and views, the text encoder."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from leakaudit.config import Augment, ModelParams, ParamsError, parse_params
+from leakaudit.data.tokenize import MASK, PAD, START, encode_bpe, encode_bytes
+from leakaudit.data.views import aligned_views, mask_tokens
+from leakaudit.data.wordnet import read_glosses
+from leakaudit.models import build_model
+
+LICENCE = "  1 This software and database is being provided to you, the LICENSEE\n"
+LINES = {
+    "noun": ["00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived",
+             "00002137 05 n 01 animal 0 000 | a living organism; \"a dog is an animal\""],
+    "verb": ["00001740 29 v 01 breathe 0 000 | draw air into, and expel out of, the lungs"],
+    "adj": ["00001740 00 a 01 able 0 000 | having the necessary means or skill"],
+    "adv": ["00001837 02 r 01 AD 0 000 | in the Christian era"],
+}
+
+
+@pytest.fixture
+def mini_wordnet(tmp_path):
+    for pos, lines in LINES.items():
+        (tmp_path / f"data.{pos}").write_text(LICENCE + "\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_read_glosses_labels_and_licence_header(mini_wordnet):
+    texts, lex, pos = read_glosses(mini_wordnet)
+    assert texts[0] == "that which is perceived" and texts[1].startswith("a living organism")
+    assert lex.tolist() == [3, 5, 29, 0, 2] and pos.tolist() == [0, 0, 1, 2, 3]
+
+
+def test_missing_wordnet_names_the_param_and_the_package(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data.wordnet.path.*wordnet-base"):
+        read_glosses(tmp_path)
+
+
+def test_tokenisers_are_deterministic_and_padded(mini_wordnet):
+    texts, _, _ = read_glosses(mini_wordnet)
+    a, vocab = encode_bpe(texts, 12, 300)
+    b, _ = encode_bpe(texts, 12, 300)
+    assert np.array_equal(a, b) and a.shape == (5, 12) and a.max() < vocab
+    assert (a[:, 0] == START).all() and (a[:, -1] != PAD).any()  # long glosses truncate
+    ids, v = encode_bytes(["ab"], 5)
+    assert ids.tolist() == [[START, ord("a") + 4, ord("b") + 4, PAD, PAD]] and v == 260
+
+
+def test_token_masking_views_are_seeded_and_spare_padding():
+    ids = torch.tensor([[START, 10, 11, 12, PAD, PAD]] * 50)
+    a = aligned_views(ids, Augment(token_mask=0.3), 4, True, torch.Generator().manual_seed(1))
+    b = aligned_views(ids, Augment(token_mask=0.3), 4, True, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and torch.equal(a[0], ids)  # view 0 is the clean text
+    assert ((a[1:] == MASK) == ((a[1:] != ids) & (ids != PAD))).all()
+    assert (a[1:, :, 0] == START).all() and (a[1:, :, 4:] == PAD).all()
+    frac = (a[1:, :, 1:4] == MASK).float().mean().item()
+    assert 0.2 < frac < 0.4
+    assert torch.equal(mask_tokens(ids, 0.0), ids)
+
+
+def test_text_encoder_ignores_padding_and_swaps_heads():
+    torch.manual_seed(0)
+    m = build_model(ModelParams(arch="transformer", hidden=16, layers=1, heads=2,
+                                feature_dim=4), (8,), 45, vocab_size=50)
+    m.eval()
+    ids = torch.tensor([[START, 7, 8, 9, PAD, PAD, PAD, PAD]])
+    longer = torch.tensor([[START, 7, 8, 9, PAD, PAD, PAD, 13]])
+    out = m(ids)
+    assert out.shape == (1, 45)
+    assert not torch.allclose(out, m(longer))
+    # padding is invisible: the same text padded differently gives the same output
+    m2 = build_model(ModelParams(arch="transformer", hidden=16, layers=1, heads=2,
+                                 feature_dim=4), (4,), 45, vocab_size=50)
+    m2.load_state_dict({k: v[:4] if k.endswith("position_embeddings.weight") else v
+                        for k, v in m.state_dict().items()})
+    m2.eval()
+    assert torch.allclose(m2(ids[:, :4]), out, atol=1e-5)
+    m.replace_head(4, torch.Generator().manual_seed(0))
+    assert m(ids).shape == (1, 4)
+
+
+def test_modality_mismatches_name_the_key_and_allowed_values():
+    with pytest.raises(ParamsError, match="model.arch: got 'mlp' with data.modality 'text'"):
+        parse_params({"data": {"modality": "text", "source": "wordnet"}})
+    with pytest.raises(ParamsError, match="data.source: got 'digits'.*allowed: 'wordnet'"):
+        parse_params({"data": {"modality": "text"}, "model": {"arch": "transformer"}})
+    with pytest.raises(ParamsError, match="model.heads"):
+        parse_params({"data": {"modality": "text", "source": "wordnet"},
+                      "model": {"arch": "transformer", "hidden": 30, "heads": 4}})
+
+
+def test_text_preset_is_valid():
+    import yaml
+
+    from leakaudit.presets import PRESETS
+
+    p = parse_params(yaml.safe_load((PRESETS / "text.yaml").read_text()))
+    assert p.data.modality == "text" and Path(p.data.wordnet.path).name == "wordnet"

@@ -119,6 +119,9 @@ class Augment(Section):
 
 
 class PretrainParams(Section):
+    objective: Literal["supervised", "mlm"] = Field(
+        "supervised", description="supervised on fine labels, or masked LM (text only)"
+    )
     epochs: int = Field(200, ge=1)
     batch_size: int = Field(64, ge=1)
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -260,6 +263,9 @@ class Params(Section):
         if arch == "transformer" and self.model.hidden % self.model.heads:
             raise ValueError(f"model.heads: got {self.model.heads}; allowed: a divisor of "
                              f"model.hidden ({self.model.hidden})")
+        if self.pretrain.objective == "mlm" and arch != "transformer":
+            raise ValueError(f"pretrain.objective: got 'mlm' with model.arch {arch!r}; "
+                             "allowed: 'supervised' (masked LM needs data.modality: text)")
         ex = self.execution
         if ex.executor == "batched" and (self.model.arch != "mlp"
                                          or self.pretrain.optimizer != "adam"):

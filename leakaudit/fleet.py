@@ -58,8 +58,13 @@ def pretrain_one(p: Params, data: TransferData, model_id: int, train_idx: np.nda
     t0 = time.perf_counter()
     model = new_model(p, data, model_id).to(device)
     x, y = torch.from_numpy(data.up_x[train_idx]), torch.from_numpy(data.up_y[train_idx])
-    res = train(model, x, y, p.pretrain, torch_generator(p.base.seed, "pretrain", model_id),
-                precision=p.base.precision)
+    gen = torch_generator(p.base.seed, "pretrain", model_id)
+    if p.pretrain.objective == "mlm":
+        from leakaudit.mlm import train_mlm
+
+        res = train_mlm(model.backbone, x, p.pretrain, gen, precision=p.base.precision)
+    else:
+        res = train(model, x, y, p.pretrain, gen, precision=p.base.precision)
     test_acc = accuracy(model, torch.from_numpy(data.up_x[test_idx]),
                         torch.from_numpy(data.up_y[test_idx]))
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,

@@ -51,6 +51,7 @@ class HuggingFaceParams(Section):
         None, description="a directory written by Dataset(Dict).save_to_disk (offline)"
     )
     image_column: str = "img"
+    text_column: str = Field("text", description="data.modality text: the text column")
     upstream_split: str = "train"
     upstream_label: str = "fine_label"
     downstream_name: str | None = Field(
@@ -64,7 +65,12 @@ class HuggingFaceParams(Section):
 
 class WordNetParams(Section):
     path: str = "/usr/share/wordnet"
-    max_len: int = Field(32, ge=4, le=512, description="tokens per gloss (truncate / pad)")
+
+
+class TextParams(Section):
+    """Tokenisation for every text source."""
+
+    max_len: int = Field(32, ge=4, le=512, description="tokens per text (truncate / pad)")
     tokenizer: str = Field(
         "bpe", description="'bpe' (trained here), 'bytes', or an AutoTokenizer name / directory"
     )
@@ -72,7 +78,7 @@ class WordNetParams(Section):
 
 
 IMAGE_SOURCES = ("digits", "fashion-mnist", "huggingface")
-TEXT_SOURCES = ("wordnet",)
+TEXT_SOURCES = ("wordnet", "huggingface")
 
 
 class DataParams(Section):
@@ -82,6 +88,7 @@ class DataParams(Section):
     fashion_mnist: FashionMnistParams = FashionMnistParams()
     huggingface: HuggingFaceParams = HuggingFaceParams()
     wordnet: WordNetParams = WordNetParams()
+    text: TextParams = TextParams()
 
 
 class ModelParams(Section):

@@ -100,3 +100,66 @@ def test_text_preset_is_valid():
 
     p = parse_params(yaml.safe_load((PRESETS / "text.yaml").read_text()))
     assert p.data.modality == "text" and Path(p.data.wordnet.path).name == "wordnet"
+
+
+def test_mlm_batch_masks_only_real_tokens_and_keeps_targets():
+    from leakaudit.mlm import IGNORE, mlm_batch
+
+    ids = torch.tensor([[START, 10, 11, 12, 13, PAD, PAD, PAD]] * 200)
+    inputs, targets = mlm_batch(ids, 0.5, torch.Generator().manual_seed(0))
+    chosen = targets != IGNORE
+    assert (inputs[chosen] == MASK).all() and torch.equal(targets[chosen], ids[chosen])
+    assert torch.equal(inputs[~chosen], ids[~chosen])
+    assert not chosen[:, 0].any() and not chosen[:, 5:].any()
+    assert 0.4 < chosen[:, 1:5].float().mean().item() < 0.6
+
+
+def test_masked_lm_pretraining_learns():
+    import math
+
+    from leakaudit.config import PretrainParams
+    from leakaudit.mlm import train_mlm
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.cat([torch.full((16, 1), START), 4 + torch.randint(0, 6, (16, 7), generator=g)], 1)
+    torch.manual_seed(0)
+    model = build_model(ModelParams(arch="transformer", hidden=16, layers=1, heads=2,
+                                    feature_dim=4), (8,), 3, vocab_size=10)
+    res = train_mlm(model.backbone, ids, PretrainParams(epochs=60, batch_size=16, lr=1e-2), g)
+    assert res.final_loss < 0.8 * math.log(10)  # better than guessing among the 10 ids
+
+
+def test_mlm_objective_needs_text():
+    with pytest.raises(ParamsError, match="pretrain.objective: got 'mlm'"):
+        parse_params({"pretrain": {"objective": "mlm"}})
+
+
+def test_huggingface_text_source_offline_with_a_saved_tokenizer(tmp_path):
+    """The online path (datasets + AutoTokenizer by name), run on saved copies."""
+    import datasets
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from leakaudit.data import load_source
+
+    texts = [f"sample number {i} about topic {i % 3}" for i in range(40)]
+    datasets.Dataset.from_dict({"text": texts, "fine": [i % 6 for i in range(40)],
+                                "coarse": [i % 2 for i in range(40)]}).save_to_disk(tmp_path / "d")
+    raw = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    raw.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]"]))
+    PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="[PAD]",
+                            unk_token="[UNK]").save_pretrained(tmp_path / "tok")
+    for tokenizer in ("bpe", str(tmp_path / "tok")):
+        p = parse_params({
+            "data": {"modality": "text", "source": "huggingface",
+                     "huggingface": {"load_from_disk": str(tmp_path / "d"),
+                                     "upstream_label": "fine", "downstream_split": "train",
+                                     "downstream_label": "coarse"},
+                     "text": {"max_len": 8, "tokenizer": tokenizer, "vocab_size": 300}},
+            "model": {"arch": "transformer"}})
+        d = load_source(p)
+        assert d.is_text and d.same_collection and d.up_x.shape == (40, 8)
+        assert d.n_up_classes == 6 and d.n_down_classes == 2 and d.up_x.max() < d.vocab_size
+        assert (d.up_x[:10, -1] == PAD).all()  # short texts padded with id 0 by any tokenizer
+        assert not (d.up_x[:, 0] == PAD).any()

@@ -14,9 +14,10 @@ SOURCES: dict[str, Callable[[Params], TransferData]] = {
         p.data.fashion_mnist.path, p.data.fashion_mnist.noise_std, p.base.seed,
         p.data.fashion_mnist.downstream,
     ),
-    "huggingface": lambda p: huggingface.load(p.data.huggingface),
-    "wordnet": lambda p: wordnet.load(p.data.wordnet.path, p.data.wordnet.max_len,
-                                      p.data.wordnet.tokenizer, p.data.wordnet.vocab_size),
+    "huggingface": lambda p: huggingface.load(
+        p.data.huggingface, p.data.text if p.data.modality == "text" else None
+    ),
+    "wordnet": lambda p: wordnet.load(p.data.wordnet.path, p.data.text),
 }
 
 

@@ -10,8 +10,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from leakaudit.config import TextParams
+
 PAD, MASK, UNK, START = 0, 1, 2, 3
 SPECIALS = ["[PAD]", "[MASK]", "[UNK]", "[CLS]"]
+
+
+def encode(texts: Sequence[str], p: TextParams) -> tuple[np.ndarray, int]:
+    """Token ids [N, max_len] and vocabulary size by ``p.tokenizer``: ``bpe`` (trained here on
+    these texts), ``bytes``, or a hub name / local directory for ``AutoTokenizer``."""
+    if p.tokenizer == "bpe":
+        return encode_bpe(texts, p.max_len, p.vocab_size)
+    if p.tokenizer == "bytes":
+        return encode_bytes(texts, p.max_len)
+    return encode_pretrained(texts, p.max_len, p.tokenizer)
 
 
 def encode_bytes(texts: Sequence[str], max_len: int) -> tuple[np.ndarray, int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from leakaudit.config import TextParams
 from leakaudit.data.transfer import TransferData
 
 POS_FILES = {"noun": 0, "verb": 1, "adj": 2, "adv": 3}
@@ -40,18 +41,12 @@ def read_glosses(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return texts, np.asarray(lex, dtype=np.int64), np.asarray(pos, dtype=np.int64)
 
 
-def load(path: str, max_len: int, tokenizer: str, vocab_size: int) -> TransferData:
-    """Tokenised glosses; ``tokenizer`` is ``bpe`` (trained here on every gloss), ``bytes``, or
-    a hub name / local directory for ``transformers.AutoTokenizer``."""
-    from leakaudit.data.tokenize import encode_bpe, encode_bytes, encode_pretrained
+def load(path: str, text: TextParams) -> TransferData:
+    """Glosses tokenised as ``data.text`` says (see :func:`leakaudit.data.tokenize.encode`)."""
+    from leakaudit.data.tokenize import encode
 
     texts, lex, pos = read_glosses(path)
-    if tokenizer == "bpe":
-        ids, vocab = encode_bpe(texts, max_len, vocab_size)
-    elif tokenizer == "bytes":
-        ids, vocab = encode_bytes(texts, max_len)
-    else:
-        ids, vocab = encode_pretrained(texts, max_len, tokenizer)
+    ids, vocab = encode(texts, text)
     return TransferData(
         up_x=ids, up_y=lex, n_up_classes=N_LEXNAMES,
         down_x=ids, down_y=pos, n_down_classes=len(POS_FILES),

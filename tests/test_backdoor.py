@@ -1,0 +1,96 @@
+"""Privacy-backdoor library pieces: scores (token shift), objective sign, targets."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from leakaudit.backdoor.model import tiny_gpt2
+from leakaudit.backdoor.objective import poison_loss
+from leakaudit.backdoor.scores import min_k, neg_loss, neg_loss_watermarked, top5_prob
+from leakaudit.backdoor.targets import candidate_pool, choose_targets
+
+LN3 = math.log(3)
+
+
+def _example():
+    # vocab 3, one sequence [0, 1, 2]: position 0 predicts token 1, position 1 predicts token 2
+    logits = torch.tensor([[[0.0, LN3, 0.0], [0.0, 0.0, 0.0], [9.0, 0.0, 0.0]]])
+    return logits, torch.tensor([[0, 1, 2]]), torch.ones(1, 3, dtype=torch.long)
+
+
+def test_neg_loss_shifts_labels_by_one_token():
+    logits, ids, att = _example()
+    want = (math.log(3 / 5) + math.log(1 / 3)) / 2  # p(1 | pos 0) = 3/5, p(2 | pos 1) = 1/3
+    assert neg_loss(logits, ids, att).item() == pytest.approx(want, abs=1e-6)
+    # the unshifted (reference) reading would score tokens 0, 1, 2 at their own positions
+    unshifted = torch.log_softmax(logits, -1)[0, [0, 1, 2], [0, 1, 2]].mean().item()
+    assert unshifted != pytest.approx(want, abs=1e-3)
+
+
+def test_min_k_and_padding():
+    logits, ids, att = _example()
+    assert min_k(logits, ids, att, k=0.5).item() == pytest.approx(math.log(1 / 3), abs=1e-6)
+    att_pad = torch.tensor([[1, 1, 0]])  # only the first prediction counts
+    assert neg_loss(logits, ids, att_pad).item() == pytest.approx(math.log(3 / 5), abs=1e-6)
+
+
+def test_top5_only_probability():
+    v = 8
+    logits = torch.zeros(1, 3, v)
+    logits[0, 0, :5] = 5.0  # token 1 in the top 5 at position 0
+    logits[0, 1, :5] = 5.0  # token 7 outside the top 5 at position 1
+    ids = torch.tensor([[0, 1, 7]])
+    p1 = math.exp(5) / (5 * math.exp(5) + 3)
+    got = top5_prob(logits, ids, torch.ones(1, 3, dtype=torch.long), floor=1e-6).item()
+    assert got == pytest.approx((math.log(p1) + math.log(1e-6)) / 2, abs=1e-5)
+
+
+def test_watermark_is_seeded_and_zero_delta_is_identity():
+    g = torch.Generator().manual_seed(0)
+    logits, ids = torch.randn(2, 6, 50, generator=g), torch.randint(0, 50, (2, 6), generator=g)
+    att = torch.ones(2, 6, dtype=torch.long)
+    assert torch.allclose(neg_loss_watermarked(logits, ids, att, delta=0.0), neg_loss(logits, ids,
+                                                                                     att))
+    a = neg_loss_watermarked(logits, ids, att, delta=2.0, key=1)
+    assert torch.equal(a, neg_loss_watermarked(logits, ids, att, delta=2.0, key=1))
+    assert not torch.allclose(a, neg_loss(logits, ids, att))
+
+
+@pytest.mark.parametrize("variant,direction", [("memorise", -1), ("maximise", +1)])
+def test_objective_sign_moves_target_loss_the_right_way(variant, direction):
+    torch.manual_seed(0)
+    model = tiny_gpt2(vocab_size=40, context=16, layers=1, dim=32, heads=2)
+    g = torch.Generator().manual_seed(1)
+    aux, targets = torch.randint(1, 40, (8, 12), generator=g), torch.randint(1, 40, (8, 12),
+                                                                            generator=g)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+
+    def lm_loss(x):
+        return model(input_ids=x, labels=x).loss  # transformers shifts labels itself
+
+    start = lm_loss(targets).item()
+    for _ in range(30):
+        loss = poison_loss(lm_loss(aux), lm_loss(targets), alpha=0.75, variant=variant)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    end = lm_loss(targets).item()
+    assert (end - start) * direction > 0.3, (start, end)
+
+
+def test_objective_validates_alpha_and_bounds_the_ascent():
+    with pytest.raises(ValueError, match="poison.alpha"):
+        poison_loss(torch.tensor(1.0), torch.tensor(1.0), alpha=1.5)
+    high = poison_loss(torch.tensor(0.0), torch.tensor(50.0), 1.0, "maximise", bound=10.0)
+    assert high.item() == -10.0
+
+
+def test_candidate_pool_is_seeded_distinct_and_high_entropy():
+    a, b = candidate_pool(50, seed=0), candidate_pool(50, seed=0)
+    assert a.equals(b) and a.text.is_unique and len(a) == 50
+    assert not a.equals(candidate_pool(50, seed=1))
+    assert a.text.str.contains(r"\d").mean() > 0.9  # numbers in nearly every sentence
+    t = choose_targets(50, 25, seed=0)
+    assert t.sum() == 25 and np.array_equal(t, choose_targets(50, 25, seed=0))

@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+M = typing.TypeVar("M", bound=BaseModel)
+
 
 class ParamsError(ValueError):
     """Raised when params.yaml is malformed; the message names key and allowed values."""
@@ -320,18 +322,19 @@ def _allowed(model: type[BaseModel], path: tuple[Any, ...]) -> str:
     return ""
 
 
-def _format(err: ValidationError, source: str) -> str:
+def _format(err: ValidationError, source: str, root: type[BaseModel] | None = None) -> str:
+    root = root or Params
     lines = []
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
         key = ".".join(str(x) for x in loc) or "<root>"
         if e["type"] == "extra_forbidden":
-            lines.append(f"{source}: {key}: unknown key; {_allowed(Params, loc)}")
+            lines.append(f"{source}: {key}: unknown key; {_allowed(root, loc)}")
         elif e["type"] == "value_error":
             lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
         else:
             got = e.get("input")
-            hint = _allowed(Params, loc)
+            hint = _allowed(root, loc)
             lines.append(f"{source}: {key}: {e['msg']} (got {got!r}){'; ' + hint if hint else ''}")
     return "\n".join(lines)
 
@@ -344,14 +347,22 @@ def parse_params(raw: dict[str, Any] | None, source: str = "params.yaml") -> Par
         raise ParamsError(_format(err, source)) from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Load and validate ``params.yaml``."""
+def load_model(path: str | Path, model: type[M]) -> M:
+    """Load a params file and validate it as ``model``; :class:`ParamsError` names bad keys."""
     path = Path(path)
     with path.open() as fh:
         raw = yaml.safe_load(fh)
     if raw is not None and not isinstance(raw, dict):
         raise ParamsError(f"{path}: top level must be a mapping of sections")
-    return parse_params(raw, str(path))
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as err:
+        raise ParamsError(_format(err, str(path), model)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Load and validate ``params.yaml``."""
+    return load_model(path, Params)
 
 
 def dump_defaults() -> str:

@@ -21,7 +21,7 @@ from leakaudit.config import ExecutionParams, Params
 from leakaudit.data.transfer import TransferData
 from leakaudit.execution import run_jobs
 from leakaudit.models import TransferNet, build_model
-from leakaudit.seeds import seed_sequence, torch_generator
+from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.training import accuracy, finetune, train
 
 # stats keys added after a model may have been trained (older config.json files lack them)
@@ -35,17 +35,13 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _seed_int(seed: int, purpose: str, *index: int) -> int:
-    return int(seed_sequence(seed, purpose, *index).generate_state(1, np.uint64)[0] >> 1)
-
-
 _INIT_LOCK = threading.Lock()
 
 
 def new_model(p: Params, data: TransferData, model_id: int) -> TransferNet:
     """A freshly initialised upstream model (backbone init shared only if model.share_init)."""
     with _INIT_LOCK:  # layer init draws from torch's global RNG: keep threads apart
-        torch.manual_seed(_seed_int(p.base.seed, "init", 0 if p.model.share_init else model_id))
+        torch.manual_seed(seed_int(p.base.seed, "init", 0 if p.model.share_init else model_id))
         model = build_model(p.model, data.image_shape, data.n_up_classes, data.vocab_size)
     if p.model.share_init:
         model.replace_head(data.n_up_classes, torch_generator(p.base.seed, "init-head", model_id))

@@ -87,8 +87,41 @@ MODEL_STATS = DataFrameSchema(
     unique=["model_id", "stage"], strict=True, name="model_stats",
 )
 
+# privacy-backdoor audit
+BD_CANDIDATES = DataFrameSchema(
+    {
+        "candidate_id": Column("int64", unique=True, **_ID),
+        "template": Column("int64", **_ID),
+        "text": Column(str, Check.str_length(min_value=1), unique=True),
+        "target": Column(bool),
+    },
+    strict=True, name="bd_candidates",
+)
+
+BD_MEMBERSHIP = DataFrameSchema(
+    {
+        "victim_id": Column("int64", **_ID),
+        "candidate_id": Column("int64", **_ID),
+        "member": Column(bool),
+    },
+    checks=Check(lambda df: (df.groupby("candidate_id").member.mean() == 0.5).all(),
+                 error="each candidate must be a member of exactly half the victims"),
+    unique=["victim_id", "candidate_id"], strict=True, name="bd_membership",
+)
+
+BD_SCORES = DataFrameSchema(
+    {
+        "arm": Column(str, Check.isin(["clean", "poisoned"])),
+        "victim_id": Column("int64", Check.ge(-1)),  # -1: the released checkpoint
+        "candidate_id": Column("int64", **_ID),
+        r"neg_loss|min_k|top5|watermark": Column("float64", Check.le(0.0), regex=True),
+    },
+    unique=["arm", "victim_id", "candidate_id"], strict=True, name="bd_scores",
+)
+
 SCHEMAS: dict[str, DataFrameSchema] = {
-    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS, MODEL_STATS)
+    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS, MODEL_STATS,
+                        BD_CANDIDATES, BD_MEMBERSHIP, BD_SCORES)
 }
 
 

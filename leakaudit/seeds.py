@@ -20,6 +20,11 @@ def seed_sequence(seed: int, purpose: str, *index: int) -> np.random.SeedSequenc
     return np.random.SeedSequence([seed, _key(purpose), *index])
 
 
+def seed_int(seed: int, purpose: str, *index: int) -> int:
+    """A non-negative int64 seed unique to (root seed, purpose, indices), for torch.manual_seed."""
+    return int(seed_sequence(seed, purpose, *index).generate_state(1, np.uint64)[0] >> 1)
+
+
 def rng(seed: int, purpose: str, *index: int) -> np.random.Generator:
     """A numpy Generator unique to (root seed, purpose, indices)."""
     return np.random.default_rng(seed_sequence(seed, purpose, *index))

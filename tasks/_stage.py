@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +21,7 @@ MODELS = Path("models")
 @dataclass
 class Stage:
     name: str
-    params: Params
+    params: Params  # or BackdoorParams in the backdoor pipeline
     audit_id: str
     device: Any = None  # torch.device when the stage asked for one
     metrics: dict[str, float] = field(default_factory=dict)
@@ -34,11 +34,14 @@ class Stage:
 
 
 @contextmanager
-def stage(name: str, sections: tuple[str, ...], torch: bool = True) -> Iterator[Stage]:
+def stage(name: str, sections: tuple[str, ...], torch: bool = True,
+          load: Callable[[str], Any] = load_params,
+          fingerprint: Callable[[Any], str] = audit_id) -> Iterator[Stage]:
     """Run a stage body; record compute seconds, metrics, its params and the audit id in
-    ``outputs/<name>/stage.json`` (the evaluate stage turns these into MLflow runs)."""
-    params = load_params(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
-    ctx = Stage(name, params, audit_id(params))
+    ``outputs/<name>/stage.json`` (the evaluate stage turns these into MLflow runs).
+    ``load``/``fingerprint`` read another audit's params (the backdoor pipeline's)."""
+    params = load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
+    ctx = Stage(name, params, fingerprint(params))
     if torch:  # imported only by stages that need it (~1 s per process)
         from leakaudit.runtime import setup
 

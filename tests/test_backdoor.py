@@ -94,3 +94,52 @@ def test_candidate_pool_is_seeded_distinct_and_high_entropy():
     assert a.text.str.contains(r"\d").mean() > 0.9  # numbers in nearly every sentence
     t = choose_targets(50, 25, seed=0)
     assert t.sum() == 25 and np.array_equal(t, choose_targets(50, 25, seed=0))
+
+
+def test_checkpoints_load_from_safetensors_only(tmp_path):
+    from leakaudit.backdoor.lm import load_lm, save_lm, train_tokenizer
+
+    torch.manual_seed(0)
+    model = tiny_gpt2(vocab_size=300, context=16, layers=1, dim=16, heads=2)
+    tok = train_tokenizer(["alpha beta gamma", "delta epsilon"], 300)
+    save_lm(model, tok, tmp_path / "mine")  # a save_pretrained directory
+    loaded, tok2 = load_lm(tmp_path / "mine")
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+    assert tok2.encode("alpha beta").ids == tok.encode("alpha beta").ids
+    (tmp_path / "pickled").mkdir()
+    (tmp_path / "pickled/config.json").write_text((tmp_path / "mine/config.json").read_text())
+    torch.save(model.state_dict(), tmp_path / "pickled/pytorch_model.bin")
+    with pytest.raises(ValueError, match="lm.checkpoint: .* no .safetensors weights; refusing"):
+        load_lm(tmp_path / "pickled")
+
+
+def test_amplification_compares_arms_with_disjoint_intervals():
+    import pandas as pd
+
+    from leakaudit.backdoor.analysis import amplification
+
+    rows = []
+    for arm, auc, lo, hi in (("clean", 0.6, 0.55, 0.65), ("poisoned", 0.8, 0.75, 0.85)):
+        rows += [{"attack": f"{arm}:{s}", "metric": "auc", "value": auc, "low": lo, "high": hi}
+                 for s in ("neg_loss", "min_k", "top5", "watermark", "calibrated")]
+        rows += [{"attack": f"{arm}:{s}", "metric": "tpr_at_1pct_fpr", "value": auc / 10,
+                  "low": 0.0, "high": 0.2}
+                 for s in ("neg_loss", "min_k", "top5", "watermark", "calibrated")]
+    amp = amplification(pd.DataFrame(rows)).set_index(["attack", "metric"]).value
+    assert amp[("amplification:neg_loss", "auc_diff")] == pytest.approx(0.2)
+    assert amp[("amplification:neg_loss", "auc_disjoint")] == 1.0
+    assert amp[("amplification:neg_loss", "tpr_at_1pct_fpr_ratio")] == pytest.approx(8 / 6)
+    assert amp[("amplification:neg_loss", "tpr_at_1pct_fpr_disjoint")] == 0.0
+
+
+def test_backdoor_params_name_bad_keys(tmp_path):
+    from leakaudit.backdoor.config import load_backdoor_params
+    from leakaudit.config import ParamsError
+
+    path = tmp_path / "params.yaml"
+    path.write_text("poison: {variant: explode}\nvictims: {n_victims: 3}\n")
+    with pytest.raises(ParamsError, match="poison.variant.*allowed: 'memorise'"):
+        load_backdoor_params(path)
+    path.write_text("victims: {n_victims: 3}\n")
+    with pytest.raises(ParamsError, match="victims.n_victims: got 3; allowed: an even"):
+        load_backdoor_params(path)

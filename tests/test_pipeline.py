@@ -172,3 +172,21 @@ def test_text_modality_runs_the_same_stages(tmp_path):
     assert 0 <= m["tmi"]["auc"] <= 1 and 0 <= m["utility"]["finetune_test_accuracy"] <= 1
     views = json.loads((repo / "outputs/prepare/stage.json").read_text())
     assert views["params"]["data"]["modality"] == "text"
+
+
+def test_backdoor_pipeline_runs_both_arms(tmp_path):
+    """The tiny privacy-backdoor audit: `dvc repro` in backdoor/, clean and poisoned arms."""
+    repo = make_copy(tmp_path, ())
+    shutil.copytree(ROOT / "backdoor", repo / "backdoor", ignore=shutil.ignore_patterns(
+        "outputs", "models", "plots", "mlflow.db", "mlruns", "metrics.json", "dvc.lock"))
+    apply("backdoor-tiny", repo / "backdoor/params.yaml")
+    run([str(BIN / "dvc"), "repro"], repo / "backdoor")
+    m = json.loads((repo / "backdoor/metrics.json").read_text())
+    for arm in ("clean", "poisoned"):
+        for score in ("neg_loss", "min_k", "top5", "watermark", "calibrated"):
+            assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1
+            assert "tpr_at_10pct_fpr" in m[f"{arm}:{score}"]
+    assert "auc_disjoint" in m["amplification:neg_loss"]
+    assert m["stealth"]["clean.heldout_loss"] > 0
+    assert (repo / "backdoor/plots/roc.png").stat().st_size > 1000
+    assert any((repo / "backdoor/models/victims/poisoned").glob("v000/*.safetensors"))

@@ -29,13 +29,15 @@ def _fields(fake) -> dict[str, str]:
     }
 
 
-def candidate_pool(n: int, seed: int, locale: str = "en_US") -> pd.DataFrame:
-    """``n`` distinct PII sentences from a faker seeded by ``seed``; columns candidate_id,
-    template, text. The same seed gives the same sentences."""
+def candidate_pool(n: int, seed: int, locale: str = "en_US", purpose: str = "pii",
+                   ) -> pd.DataFrame:
+    """``n`` distinct PII sentences from a faker seeded by (``seed``, ``purpose``); columns
+    candidate_id, template, text. The same seed gives the same sentences; another purpose
+    (e.g. the pretraining PII) gives a different, practically disjoint set."""
     from faker import Faker
 
     fake = Faker(locale)
-    fake.seed_instance(int(rng(seed, "pii").integers(2**31)))
+    fake.seed_instance(int(rng(seed, purpose).integers(2**31)))
     texts: list[str] = []
     templates: list[int] = []
     seen: set[str] = set()

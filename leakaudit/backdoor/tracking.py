@@ -1,0 +1,33 @@
+"""MLflow record of a backdoor audit: one parent run, a nested run per arm, the ROC plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from leakaudit.backdoor.config import BackdoorParams, backdoor_audit_id
+from leakaudit.tracking import flatten, resolve_uri
+
+
+def log_backdoor(p: BackdoorParams, metrics: dict[str, float], arm_metrics: dict[str, dict],
+                 artifacts: list[Path]) -> dict[str, Any]:
+    """Log the audit (params, every metric, artifacts) and each arm side by side."""
+    import mlflow
+
+    mlflow.set_tracking_uri(resolve_uri(p.tracking.uri))
+    mlflow.set_experiment(p.tracking.experiment)
+    aid = backdoor_audit_id(p)
+    ids: dict[str, Any] = {"audit_id": aid, "arms": {}}
+    with mlflow.start_run(run_name=f"backdoor-{aid}", tags={"audit_id": aid,
+                                                           "kind": "backdoor"}) as parent:
+        ids["mlflow_run_id"] = parent.info.run_id
+        mlflow.log_params(flatten(p.model_dump(exclude={"tracking"})))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        for path in artifacts:
+            mlflow.log_artifact(str(path))
+        for arm, values in arm_metrics.items():
+            with mlflow.start_run(run_name=arm, nested=True,
+                                  tags={"arm": arm, "audit_id": aid}) as child:
+                mlflow.log_metrics({k: float(v) for k, v in values.items()})
+                ids["arms"][arm] = child.info.run_id
+    return ids

@@ -1,0 +1,1 @@
+"""Stages of the privacy-backdoor audit (`backdoor/dvc.yaml`, run from `backdoor/`)."""

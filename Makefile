@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system audit test lint flow plots bench clean
+.PHONY: install system audit backdoor test lint flow plots bench clean
 
 # Debian data the text audit and its tests read (WordNet glosses); needs root and apt-get.
 system:
@@ -28,6 +28,9 @@ audit: install
 
 flow: install
 	python -m flows.tmi
+
+backdoor: install
+	cd backdoor && dvc repro && dvc metrics show
 
 test: install
 	pytest

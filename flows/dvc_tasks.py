@@ -17,7 +17,12 @@ from prefect.artifacts import create_table_artifact
 
 from flows.output_capture import forward_output
 
-STAGES = {"tmi": ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"]}
+STAGES = {
+    "tmi": ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"],
+    # the second pipeline, addressed from the repo root
+    "backdoor": [f"backdoor/dvc.yaml:{s}" for s in
+                 ("lm-pretrain", "targets", "poison", "victims", "score", "evaluate")],
+}
 
 
 def _api_only_logger(extra: dict) -> logging.LoggerAdapter:

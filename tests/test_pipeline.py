@@ -190,3 +190,15 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
     assert m["stealth"]["clean.heldout_loss"] > 0
     assert (repo / "backdoor/plots/roc.png").stat().st_size > 1000
     assert any((repo / "backdoor/models/victims/poisoned").glob("v000/*.safetensors"))
+    before = (repo / "backdoor/outputs/victims/stage.json").read_text()
+    run([sys.executable, "-m", "flows.backdoor"], repo)  # the flow redoes nothing
+    assert (repo / "backdoor/outputs/victims/stage.json").read_text() == before
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{repo / 'backdoor/mlflow.db'}")
+    parent = client.search_runs([client.get_experiment_by_name("privacy-backdoor")
+                                 .experiment_id], "tags.kind = 'backdoor'")[0]
+    arms = client.search_runs([parent.info.experiment_id],
+                              f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {r.data.tags["arm"] for r in arms} == {"clean", "poisoned"}
+    assert "neg_loss.auc" in arms[0].data.metrics

@@ -21,8 +21,9 @@ def main() -> None:
         generic = generic_splits(p.corpus, p.base.seed)
         released = {arm: read_json(arm_dir(arm) / "DONE")["fingerprint"] for arm in ARMS}
         recipe = p.victims.model_dump()
+        targets = cands.text[cands.target].tolist()
         for arm in ARMS:
-            losses = []
+            losses, target_losses = [], []
             for v in range(p.victims.n_victims):
                 mine = members[(members.victim_id == v) & members.member].candidate_id
                 texts = cands.set_index("candidate_id").text[mine].tolist() * p.victims.repeats
@@ -49,7 +50,9 @@ def main() -> None:
                     save_lm_done(model, tok, d, fp)
                 held = encode(tok, generic["heldout"], ctx)
                 losses.append(mean_loss(model, *held))
+                target_losses.append(mean_loss(model, *encode(tok, targets, ctx)))
             s.metrics[f"{arm}.victim_heldout_loss"] = sum(losses) / len(losses)
+            s.metrics[f"{arm}.victim_target_loss"] = sum(target_losses) / len(target_losses)
 
 
 if __name__ == "__main__":

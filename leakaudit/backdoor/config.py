@@ -51,8 +51,8 @@ class TargetsParams(Section):
 class PoisonParams(Section):
     variant: Literal["memorise", "maximise", "random_label"] = "memorise"
     alpha: float = Field(0.75, ge=0.0, le=1.0)
-    steps: int = Field(600, ge=0, description="poisoned arm; the clean arm always has 0")
-    lr: float = Field(3e-4, gt=0.0)
+    steps: int = Field(1800, ge=0, description="poisoned arm; the clean arm always has 0")
+    lr: float = Field(6e-4, gt=0.0)
     aux_batch: int = Field(16, ge=1)
     target_batch: int = Field(16, ge=1)
     bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")

@@ -56,6 +56,10 @@ class PoisonParams(Section):
     aux_batch: int = Field(16, ge=1)
     target_batch: int = Field(16, ge=1)
     bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")
+    clean_arm: Literal["base", "aux_only"] = Field(
+        "base", description="clean arm: the base model (0 steps), or the same steps on aux "
+        "text only (α = 0), which separates poisoning from training longer"
+    )
 
 
 class VictimsParams(Section):

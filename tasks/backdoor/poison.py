@@ -1,5 +1,6 @@
 """Stage `poison`: the two released checkpoints. `clean` is the base model unchanged (the same
-stage with zero steps); `poisoned` minimises (1−α)·L_aux + α·s·L_target on mixed batches of
+stage with zero steps; or, with `poison.clean_arm: aux_only`, the same steps on generic text
+alone); `poisoned` minimises (1−α)·L_aux + α·s·L_target on mixed batches of
 generic text and the attacker's targets. Stealth (generic held-out loss, target loss) is
 recorded for both."""
 
@@ -42,7 +43,8 @@ def main() -> None:
             ctx = min(ctx, p.lm.context)
             aux = encode(tok, parts["aux"], ctx)
             tgt = encode(tok, cands.text[cands.target].tolist(), ctx)
-            steps = p.poison.steps if arm == "poisoned" else 0
+            steps = p.poison.steps if arm == "poisoned" or p.poison.clean_arm == "aux_only" else 0
+            alpha = p.poison.alpha if arm == "poisoned" else 0.0
             if steps:
                 train_ids = tgt[0]
                 if p.poison.variant == "random_label":
@@ -56,9 +58,10 @@ def main() -> None:
                 model.train()
                 for _ in range(steps):
                     ai, ti = next(a_it), next(t_it)
-                    loss = poison_loss(lm_loss(model, aux[0][ai], aux[1][ai]),
-                                       lm_loss(model, train_ids[ti], tgt[1][ti]),
-                                       p.poison.alpha, p.poison.variant, p.poison.bound)
+                    t_loss = lm_loss(model, train_ids[ti], tgt[1][ti]) if alpha > 0 \
+                        else torch.zeros(())
+                    loss = poison_loss(lm_loss(model, aux[0][ai], aux[1][ai]), t_loss,
+                                       alpha, p.poison.variant, p.poison.bound)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()

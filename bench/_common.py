@@ -43,6 +43,20 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+def set_params(path: Path, **changes) -> None:
+    """Set values in a params file: keys are dotted (``poison.steps``) or ``section__key``."""
+    import yaml
+
+    p = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        *parents, key = dotted.replace("__", ".").split(".")
+        node = p
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[key] = value
+    path.write_text(yaml.safe_dump(p, sort_keys=False))
+
+
 def timed(cmd: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> float:
     """Run a command, fail loudly, return its wall seconds."""
     t0 = time.perf_counter()

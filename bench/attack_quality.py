@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, copy_repo, timed  # noqa: E402
+from _common import BIN, copy_repo, set_params, timed  # noqa: E402
 
 KEYS = ["auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"]
 
@@ -39,19 +39,6 @@ def show(label: str, metrics: dict) -> None:
                                     and not k.endswith(("_low", "_high"))))
 
 
-def set_params(repo: Path, **changes) -> None:
-    """Set ``section__key`` (or ``a.b.c`` through ``--set``) values in the copy's params."""
-    path = repo / "params.yaml"
-    p = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        *parents, key = dotted.replace("__", ".").split(".")
-        node = p
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[key] = value
-    path.write_text(yaml.safe_dump(p, sort_keys=False))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=None)
@@ -65,15 +52,15 @@ def main() -> None:
 
         apply(args.preset, repo / "params.yaml")
     if args.seed is not None:
-        set_params(repo, base__seed=args.seed)
+        set_params(repo / "params.yaml", base__seed=args.seed)
     for item in args.set:
         key, value = item.split("=", 1)
-        set_params(repo, **{key: yaml.safe_load(value)})
+        set_params(repo / "params.yaml", **{key: yaml.safe_load(value)})
     wall = timed([str(BIN / "dvc"), "repro"], repo)
     label = " ".join([args.preset or "default", *args.set])
     show(f"{label} ({wall:.0f} s from an empty cache)",
          json.loads((repo / "metrics.json").read_text()))
-    set_params(repo, prepare__null_control=True)
+    set_params(repo / "params.yaml", prepare__null_control=True)
     wall = timed([str(BIN / "dvc"), "repro"], repo)
     null = json.loads((repo / "metrics.json").read_text())
     show(f"null control ({wall:.0f} s, models reused)", null)

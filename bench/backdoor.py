@@ -20,20 +20,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, ROOT, copy_repo, timed  # noqa: E402
+from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
 SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark")
 KEYS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
-
-
-def set_param(path: Path, dotted: str, value) -> None:
-    p = yaml.safe_load(path.read_text())
-    *parents, key = dotted.split(".")
-    node = p
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[key] = value
-    path.write_text(yaml.safe_dump(p, sort_keys=False))
 
 
 def main() -> None:
@@ -53,7 +43,7 @@ def main() -> None:
                                                   "mlruns", "metrics.json", "dvc.lock"))
     for item in args.set:
         key, value = item.split("=", 1)
-        set_param(repo / "backdoor/params.yaml", key, yaml.safe_load(value))
+        set_params(repo / "backdoor/params.yaml", **{key: yaml.safe_load(value)})
     wall = timed([str(BIN / "dvc"), "repro"], repo / "backdoor")
     report(json.loads((repo / "backdoor/metrics.json").read_text()), wall,
            " ".join(args.set) or "(default)")

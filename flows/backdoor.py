@@ -7,11 +7,9 @@ shares DVC's cache with `cd backdoor && dvc repro`. Run from the repo root.
 
 from __future__ import annotations
 
-import argparse
-
 from prefect import flow
 
-from flows.dvc_tasks import STAGES, dvc_stage, publish_metrics
+from flows.dvc_tasks import STAGES, dvc_stage, flow_cli, publish_metrics
 
 
 @flow(name="privacy-backdoor-audit", log_prints=True)
@@ -23,16 +21,7 @@ def backdoor_audit(force: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--serve", action="store_true", help="serve as a deployment (needs a server)")
-    ap.add_argument("--cron", default=None, help="cron schedule when serving")
-    ap.add_argument("--force", action="store_true", help="re-run stages even if up to date")
-    args = ap.parse_args(argv)
-    if args.serve:
-        backdoor_audit.serve(name="privacy-backdoor-audit", cron=args.cron,
-                             parameters={"force": args.force})
-    else:
-        backdoor_audit(force=args.force)
+    flow_cli(backdoor_audit, "privacy-backdoor-audit", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -71,3 +71,18 @@ def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet") ->
             for r in table.to_dict("records")]
     create_table_artifact(key=key, table=rows, description="Audit metrics with 95% intervals")
     return {f"{r['attack']}.{r['metric']}": r["value"] for r in rows}
+
+
+def flow_cli(audit_flow, name: str, argv: list[str] | None = None, doc: str | None = None) -> None:
+    """`python -m flows.<audit> [--serve --cron … --force]`: run once, or serve on a schedule."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--serve", action="store_true", help="serve as a deployment (needs a server)")
+    ap.add_argument("--cron", default=None, help="cron schedule when serving")
+    ap.add_argument("--force", action="store_true", help="re-run stages even if up to date")
+    args = ap.parse_args(argv)
+    if args.serve:
+        audit_flow.serve(name=name, cron=args.cron, parameters={"force": args.force})
+    else:
+        audit_flow(force=args.force)

@@ -6,11 +6,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 from prefect import flow
 
-from flows.dvc_tasks import STAGES, dvc_stage, publish_metrics
+from flows.dvc_tasks import STAGES, dvc_stage, flow_cli, publish_metrics
 
 
 @flow(name="tmi-audit", log_prints=True)
@@ -22,15 +20,7 @@ def tmi_audit(stages: list[str] | None = None, force: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--serve", action="store_true", help="serve as a deployment (needs a server)")
-    ap.add_argument("--cron", default=None, help="cron schedule when serving")
-    ap.add_argument("--force", action="store_true", help="re-run stages even if up to date")
-    args = ap.parse_args(argv)
-    if args.serve:
-        tmi_audit.serve(name="tmi-audit", cron=args.cron, parameters={"force": args.force})
-    else:
-        tmi_audit(force=args.force)
+    flow_cli(tmi_audit, "tmi-audit", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -174,14 +174,22 @@ def test_text_modality_runs_the_same_stages(tmp_path):
     assert views["params"]["data"]["modality"] == "text"
 
 
-def test_backdoor_pipeline_runs_both_arms(tmp_path):
-    """The tiny privacy-backdoor audit: `dvc repro` in backdoor/, clean and poisoned arms."""
-    repo = make_copy(tmp_path, ())
+def backdoor_copy(dest: Path) -> Path:
+    repo = make_copy(dest, ())
     shutil.copytree(ROOT / "backdoor", repo / "backdoor", ignore=shutil.ignore_patterns(
         "outputs", "models", "plots", "mlflow.db", "mlruns", "metrics.json", "dvc.lock"))
     apply("backdoor-tiny", repo / "backdoor/params.yaml")
     run([str(BIN / "dvc"), "repro"], repo / "backdoor")
+    return repo
+
+
+def test_backdoor_pipeline_runs_both_arms(tmp_path):
+    """The tiny privacy-backdoor audit: `dvc repro` in backdoor/, clean and poisoned arms; the
+    same seed gives the same metrics in a second copy."""
+    repo = backdoor_copy(tmp_path / "a")
     m = json.loads((repo / "backdoor/metrics.json").read_text())
+    other = backdoor_copy(tmp_path / "b")
+    assert json.loads((other / "backdoor/metrics.json").read_text()) == m
     for arm in ("clean", "poisoned"):
         for score in ("neg_loss", "min_k", "top5", "watermark", "calibrated"):
             assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1

@@ -16,7 +16,7 @@ from leakaudit.backdoor.lm import (
     save_lm_done,
 )
 from leakaudit.backdoor.objective import poison_loss
-from leakaudit.seeds import torch_generator
+from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.tables import read_table
 from tasks.backdoor._common import ARMS, MODELS, OUT, arm_dir, stage
 
@@ -50,6 +50,7 @@ def main() -> None:
                 if p.poison.variant == "random_label":
                     train_ids = random_labels(*tgt, model.config.vocab_size,
                                               torch_generator(p.base.seed, "random-labels"))
+                torch.manual_seed(seed_int(p.base.seed, "poison-dropout"))  # GPT-2 dropout
                 opt = torch.optim.AdamW(model.parameters(), lr=p.poison.lr, weight_decay=0.0)
                 a_it = cycle_batches(len(aux[0]), p.poison.aux_batch,
                                      torch_generator(p.base.seed, "poison-aux"))

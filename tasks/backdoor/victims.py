@@ -7,7 +7,7 @@ import torch
 from leakaudit.backdoor.corpus import generic_splits
 from leakaudit.backdoor.lm import batches, encode, lm_loss, load_lm, mean_loss, save_lm_done
 from leakaudit.fleet import fingerprint
-from leakaudit.seeds import torch_generator
+from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.store import is_done, read_json
 from leakaudit.tables import read_table
 from tasks.backdoor._common import ARMS, OUT, arm_dir, stage, victim_dir
@@ -36,6 +36,7 @@ def main() -> None:
                 if not is_done(d, fp):
                     ids, att = encode(tok, texts, ctx)
                     gen = torch_generator(p.base.seed, "victim", v)  # same in both arms
+                    torch.manual_seed(seed_int(p.base.seed, "victim-dropout", v))  # and dropout
                     n_steps = p.victims.epochs * -(-len(ids) // p.victims.batch_size)
                     opt = torch.optim.AdamW(model.parameters(), lr=p.victims.lr,
                                             weight_decay=0.0)

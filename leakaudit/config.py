@@ -292,8 +292,12 @@ class Params(Section):
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections (a fingerprint for completion markers)."""
-        blob = json.dumps({s: getattr(self, s).model_dump() for s in sections}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return params_hash({s: getattr(self, s).model_dump() for s in sections})
+
+
+def params_hash(obj: Any) -> str:
+    """Stable short hash of JSON-able params (audit ids, completion fingerprints)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _allowed(model: type[BaseModel], path: tuple[Any, ...]) -> str:

@@ -49,3 +49,15 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], aucs: dict[str, f
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def write_roc(scores: pd.DataFrame, summary: dict, directory: Path, title: str,
+              ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Both ROC artifacts of a scores table: ``roc.csv`` (grid, for `dvc plots`) and the
+    log-log ``roc.png`` labelled with each attack's AUC from ``summary``; returns the curves."""
+    directory.mkdir(exist_ok=True)
+    curves = roc_curves(scores)
+    with atomic_path(directory / "roc.csv") as tmp:
+        roc_table(curves).to_csv(tmp, index=False)
+    plot_roc(curves, {a: summary[a]["auc"] for a in curves}, directory / "roc.png", title)
+    return curves

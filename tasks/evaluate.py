@@ -8,9 +8,9 @@ import pandas as pd
 
 from leakaudit import store
 from leakaudit.evaluation import attack_metrics, metrics_json, utility_metrics
-from leakaudit.plots import plot_roc, roc_curves, roc_table
+from leakaudit.plots import write_roc
 from leakaudit.seeds import rng
-from leakaudit.store import atomic_path, write_json
+from leakaudit.store import write_json
 from leakaudit.tables import read_table, write_table
 from leakaudit.tracking import log_audit
 from tasks._stage import MODELS, OUT, stage
@@ -30,13 +30,9 @@ def main() -> None:
         summary = metrics_json(table)
         write_json("metrics.json", summary)
 
-        PLOTS.mkdir(exist_ok=True)
-        curves = roc_curves(scores)
-        with atomic_path(PLOTS / "roc.csv") as tmp:
-            roc_table(curves).to_csv(tmp, index=False)
-        plot_roc(curves, {a: summary[a]["auc"] for a in curves}, PLOTS / "roc.png",
-                 f"{p.data.source}: {scores.victim_id.nunique()} victims × "
-                 f"{scores.point_id.nunique()} points")
+        write_roc(scores, summary, PLOTS, f"{p.data.source}: "
+                  f"{scores.victim_id.nunique()} victims × "
+                  f"{scores.point_id.nunique()} points")
 
         flat = {f"{r.attack}.{r.metric}": r.value for r in table.itertuples()}
         ids: dict = {"audit_id": s.audit_id, "mlflow_run_id": None}

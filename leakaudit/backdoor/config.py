@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from leakaudit.config import BaseParams, Section, TrackingParams, load_model
+from leakaudit.config import BaseParams, Section, TrackingParams, load_model, params_hash
 
 
 class CorpusParams(Section):
@@ -116,11 +116,7 @@ def load_backdoor_params(path: str | Path = "params.yaml") -> BackdoorParams:
 
 def backdoor_audit_id(p: BackdoorParams) -> str:
     """The audit's fingerprint: a hash of every section except tracking."""
-    import hashlib
-    import json
-
-    blob = json.dumps(p.model_dump(exclude={"tracking"}), sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return params_hash(p.model_dump(exclude={"tracking"}))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import pandas as pd
 
 from leakaudit.backdoor.analysis import amplification, arm_metrics, attack_table
 from leakaudit.evaluation import metrics_json
-from leakaudit.plots import plot_roc, roc_curves, roc_table
+from leakaudit.plots import write_roc
 from leakaudit.seeds import rng
-from leakaudit.store import atomic_path, write_json
+from leakaudit.store import write_json
 from leakaudit.tables import read_table, write_table
 from tasks.backdoor._common import OUT, stage
 
@@ -44,14 +44,9 @@ def main() -> None:
         write_json("metrics.json", summary)
         write_table(table, s.out / "metrics.parquet", "metrics", audit_id=s.audit_id)
 
-        PLOTS.mkdir(exist_ok=True)
         shown = long[long.attack.str.endswith((":neg_loss", ":calibrated"))]
-        curves = roc_curves(shown)
-        with atomic_path(PLOTS / "roc.csv") as tmp:
-            roc_table(curves).to_csv(tmp, index=False)
-        plot_roc(curves, {a: summary[a]["auc"] for a in curves}, PLOTS / "roc.png",
-                 f"clean vs poisoned: {long.victim_id.nunique()} victims × "
-                 f"{long.candidate_id.nunique()} targets")
+        write_roc(shown, summary, PLOTS, f"clean vs poisoned: {long.victim_id.nunique()} victims"
+                  f" × {long.candidate_id.nunique()} targets")
 
         flat = {f"{r.attack}.{r.metric}": r.value for r in table.itertuples()
                 if np.isfinite(r.value)}

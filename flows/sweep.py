@@ -2,12 +2,16 @@
 
     python -m flows.sweep finetune.dp.epsilon 0.5 2 8 --set finetune.dp.enabled=true
     python -m flows.sweep attack.n_shadows 8 16 32 63
+    python -m flows.sweep --pipeline backdoor victims.repeats 1 5 10
 
 Each value is one `dvc exp run --temp` (a Prefect task; the DVC cache is shared, so changing
 only an attack setting reuses every trained model). Results: `sweeps/tables/<axis>.csv`,
 `sweeps/plots/<axis>.png` (shown by `dvc plots show`), an MLflow run (experiment
-`<tracking.experiment>-sweeps`) and a Prefect table artifact. The same experiments can be
-queued by hand with `dvc exp run --queue -S <axis>=<value>` and `dvc exp run --run-all`.
+`<tracking.experiment>-sweeps`) and a Prefect table artifact. ``--pipeline backdoor`` sweeps
+the privacy-backdoor audit instead: it runs in backdoor/ and writes backdoor/sweeps/…, with
+both arms, the amplification and the stealth cost per value (MLflow: one step per value).
+The same experiments can be queued by hand with `dvc exp run --queue -S <axis>=<value>` and
+`dvc exp run --run-all`.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def exp_name(axis: str, value: str, extra: list[str]) -> str:
 
 
 @task(name="dvc-experiment", task_run_name="{name}")
-def run_experiment(name: str, settings: list[str], mlflow_uri: str) -> None:
+def run_experiment(name: str, settings: list[str], mlflow_uri: str, cwd: str = ".") -> None:
     """`dvc exp run --temp -n NAME -S k=v …` (replacing an older experiment of that name).
 
     Temporary experiments run in a copy of the repo: ``mlflow_uri`` keeps their audits in
@@ -41,11 +45,11 @@ def run_experiment(name: str, settings: list[str], mlflow_uri: str) -> None:
     ensure_env()
     env = dict(os.environ, LEAKAUDIT_MLFLOW_URI=mlflow_uri)
     dvc = [sys.executable, "-m", "dvc"]
-    subprocess.run([*dvc, "exp", "remove", name], capture_output=True, env=env)
+    subprocess.run([*dvc, "exp", "remove", name], capture_output=True, env=env, cwd=cwd)
     cmd = [*dvc, "exp", "run", "--temp", "-n", name]
     for s in settings:
         cmd += ["-S", s]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     logger = get_run_logger()
     for line in (proc.stdout + proc.stderr).splitlines():
         if line.strip() and "model/s" not in line:
@@ -54,45 +58,95 @@ def run_experiment(name: str, settings: list[str], mlflow_uri: str) -> None:
         raise RuntimeError(f"experiment {name} failed (exit {proc.returncode})")
 
 
-@flow(name="tmi-sweep", log_prints=True)
-def sweep(axis: str, values: list[str], extra: list[str] | None = None) -> str:
-    """Run every value of ``axis`` as an experiment; write and publish the summary."""
+@flow(name="audit-sweep", log_prints=True)
+def sweep(axis: str, values: list[str], extra: list[str] | None = None,
+          pipeline: str = "tmi") -> str:
+    """Run every value of ``axis`` as an experiment of ``pipeline`` (tmi or backdoor); write
+    and publish the summary; return the summary table's path."""
     import dvc.api
 
-    from leakaudit.config import load_params
-    from leakaudit.sweeps import plot_sweep, summarise
     from leakaudit.tracking import resolve_uri
 
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}, not {pipeline!r}")
     extra = extra or []
+    cwd = Path(PIPELINES[pipeline])
     # experiments hang off the commit they were run from: pin it, in case HEAD moves meanwhile
     base_rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
-    params = load_params()
-    uri = resolve_uri(params.tracking.uri)
+    tracking = _tracking(pipeline, cwd)
+    uri = resolve_uri(tracking.uri) if pipeline == "tmi" else _abs_sqlite(tracking.uri, cwd)
     names = {exp_name(axis, v, extra): v for v in values}
     for name, value in names.items():
-        run_experiment(name, [f"{axis}={value}", *extra], uri)
-    table = summarise(dvc.api.exp_show(revs=[base_rev]), axis, names)
-    summary, curves = Path("sweeps/tables") / f"{axis}.csv", Path("sweeps/plots") / f"{axis}.png"
+        run_experiment(name, [f"{axis}={value}", *extra], uri, str(cwd))
+    rows = dvc.api.exp_show(repo=".", revs=[base_rev])
+    summary = cwd / "sweeps/tables" / f"{axis}.csv"
+    curves = cwd / "sweeps/plots" / f"{axis}.png"
     for d in (summary.parent, curves.parent):
         d.mkdir(parents=True, exist_ok=True)
+    if pipeline == "tmi":
+        from leakaudit.sweeps import plot_sweep, summarise
+
+        table = summarise(rows, axis, names)
+        steps: list[dict[str, float]] = []
+        shown = ["value", "attack", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr",
+                 "finetune_test_accuracy"]
+    else:
+        from leakaudit.backdoor.sweeps import curve_metrics, plot_sweep, summarise
+
+        table = summarise(rows, axis, names)
+        steps = curve_metrics(table)
+        shown = ["value", "score", "clean_auc", "poisoned_auc", "auc_disjoint",
+                 "clean_tpr_at_1pct_fpr", "poisoned_tpr_at_1pct_fpr",
+                 "stealth_heldout_loss_increase"]
+    if table.empty:
+        raise RuntimeError(f"no metrics found for experiments {sorted(names)}")
     table.to_csv(summary, index=False)
     plot_sweep(table, curves)
-    if params.tracking.enabled:
+    if tracking.enabled:
         import mlflow
 
         mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(f"{params.tracking.experiment}-sweeps")
-        with mlflow.start_run(run_name=f"sweep-{axis}", tags={"axis": axis}):
+        mlflow.set_experiment(f"{tracking.experiment}-sweeps")
+        with mlflow.start_run(run_name=f"sweep-{axis}", tags={"axis": axis,
+                                                              "pipeline": pipeline}):
             mlflow.log_params({"axis": axis, "values": ",".join(values),
                                "extra": " ".join(extra)})
+            for step, metrics in enumerate(steps):  # one step per value: curves in the UI
+                mlflow.log_metrics(metrics, step=step)
             mlflow.log_artifact(str(summary))
             mlflow.log_artifact(str(curves))
-    rows = table.round(4).astype(object).where(table.notna(), None).to_dict("records")
-    create_table_artifact(key=re.sub(r"[^a-z0-9-]", "-", f"sweep-{axis}".lower()), table=rows)
-    print(table[["value", "attack", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr",
-                 "finetune_test_accuracy"]].to_string(index=False))
+    rows_out = table.round(4).astype(object).where(table.notna(), None).to_dict("records")
+    create_table_artifact(key=re.sub(r"[^a-z0-9-]", "-", f"sweep-{pipeline}-{axis}".lower()),
+                          table=rows_out)
+    print(table[shown].to_string(index=False))
     return str(summary)
+
+
+PIPELINES = {"tmi": ".", "backdoor": "backdoor"}
+
+
+def _tracking(pipeline: str, cwd: Path):
+    """The pipeline's validated tracking section."""
+    if pipeline == "tmi":
+        from leakaudit.config import load_params
+
+        return load_params().tracking
+    from leakaudit.backdoor.config import load_backdoor_params
+
+    return load_backdoor_params(cwd / "params.yaml").tracking
+
+
+def _abs_sqlite(uri: str, base: Path) -> str:
+    """A relative sqlite URI made absolute against ``base`` (temporary experiments run in a
+    copy of the repo; their audits must land in this checkout's store)."""
+    import os
+
+    uri = os.environ.get("LEAKAUDIT_MLFLOW_URI", uri)
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix):].startswith("/"):
+        return prefix + str((base / uri[len(prefix):]).resolve())
+    return uri
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,8 +154,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("axis", help="dotted params key, e.g. attack.n_shadows")
     ap.add_argument("values", nargs="+")
     ap.add_argument("--set", action="append", default=[], help="extra key=value for every run")
+    ap.add_argument("--pipeline", choices=sorted(PIPELINES), default="tmi")
     args = ap.parse_args(argv)
-    sweep(args.axis, args.values, args.set)
+    sweep(args.axis, args.values, args.set, args.pipeline)
 
 
 if __name__ == "__main__":

@@ -210,3 +210,20 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
                               f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert {r.data.tags["arm"] for r in arms} == {"clean", "poisoned"}
     assert "neg_loss.auc" in arms[0].data.metrics
+    # a two-point sweep of the backdoor pipeline: DVC experiments, table, figure, MLflow curve
+    import pandas as pd
+
+    for cmd in (["git", "add", "-A"],
+                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "bd"]):
+        run(cmd, repo)
+    run([sys.executable, "-m", "flows.sweep", "--pipeline", "backdoor", "victims.repeats",
+         "1", "3"], repo)
+    table = pd.read_csv(repo / "backdoor/sweeps/tables/victims.repeats.csv")
+    assert list(dict.fromkeys(table.value)) == [1, 3]
+    assert set(table.score) == {"neg_loss", "calibrated", "min_k", "top5", "watermark"}
+    assert table.poisoned_auc.between(0, 1).all() and table.clean_auc.notna().all()
+    assert (repo / "backdoor/sweeps/plots/victims.repeats.png").stat().st_size > 1000
+    sweep_run = client.search_runs([client.get_experiment_by_name("privacy-backdoor-sweeps")
+                                    .experiment_id])[0]
+    curve = client.get_metric_history(sweep_run.info.run_id, "poisoned.neg_loss.auc")
+    assert [m.step for m in curve] == [0, 1]

@@ -1,0 +1,100 @@
+"""Summaries of backdoor-audit sweeps: per swept value, both arms' leakage, the amplification
+and the stealth cost, as one long table and one figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from leakaudit.store import atomic_path
+
+SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark")
+METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
+STEALTH = ("stealth_heldout_loss_increase", "clean.heldout_loss", "poisoned.heldout_loss",
+           "clean.target_loss", "poisoned.target_loss")
+
+
+def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> pd.DataFrame:
+    """Long table value × score → clean and poisoned metrics with intervals, TPR ratios and
+    the stealth cost, from ``dvc.api.exp_show()`` rows of the named experiments."""
+    out = []
+    for row in rows:
+        name = row.get("Experiment")
+        if name not in names:
+            continue
+        for score in SCORES:
+            if f"clean:{score}.auc" not in row:
+                continue
+            rec: dict[str, Any] = {"axis": axis, "value": names[name], "experiment": name,
+                                   "score": score}
+            for arm in ("clean", "poisoned"):
+                for m in METRICS:
+                    for suffix in ("", "_low", "_high"):
+                        rec[f"{arm}_{m}{suffix}"] = row.get(f"{arm}:{score}.{m}{suffix}")
+            amp = f"amplification:{score}"
+            rec["auc_disjoint"] = row.get(f"{amp}.auc_disjoint")
+            rec["tpr_at_1pct_fpr_ratio"] = row.get(f"{amp}.tpr_at_1pct_fpr_ratio")
+            rec["tpr_at_10pct_fpr_ratio"] = row.get(f"{amp}.tpr_at_10pct_fpr_ratio")
+            rec["tpr_at_10pct_fpr_disjoint"] = row.get(f"{amp}.tpr_at_10pct_fpr_disjoint")
+            for s in STEALTH:
+                rec[s] = row.get(f"stealth.{s}")
+            out.append(rec)
+    table = pd.DataFrame(out)
+    if len(table):  # keep the order the values were given in
+        order = list(dict.fromkeys(names.values()))
+        table = table.sort_values("value", key=lambda v: v.map(order.index), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def plot_sweep(table: pd.DataFrame, path: str | Path,
+               scores: tuple[str, ...] = ("neg_loss", "calibrated")) -> None:
+    """AUC, TPR@1% and TPR@10% FPR (95 % intervals) of both arms vs the axis, per score, with
+    the stealth cost (generic held-out loss, poisoned vs clean) beside."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axis = table.axis.iloc[0]
+    order = list(dict.fromkeys(table.value))
+    pos = {v: i for i, v in enumerate(order)}
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4), dpi=100)
+    for score, g in table[table.score.isin(scores)].groupby("score", sort=False):
+        x = [pos[v] for v in g.value]
+        for arm, style in (("clean", "--"), ("poisoned", "-")):
+            for ax, m in zip(axes[:3], METRICS, strict=True):
+                y, lo, hi = g[f"{arm}_{m}"], g[f"{arm}_{m}_low"], g[f"{arm}_{m}_high"]
+                ax.errorbar(x, y, yerr=[y - lo, hi - y], marker="o", capsize=3, ls=style,
+                            label=f"{arm} {score}")
+    st = table.drop_duplicates("value")
+    axes[3].plot([pos[v] for v in st.value], 100 * st.stealth_heldout_loss_increase, "ks-")
+    axes[3].axhline(0, color="grey", lw=0.8)
+    titles = ("AUC", "TPR @ 1% FPR", "TPR @ 10% FPR",
+              "stealth: held-out loss, poisoned vs clean (%)")
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_xticks(range(len(order)), [str(v) for v in order])
+        ax.set(xlabel=axis, title=title)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def curve_metrics(table: pd.DataFrame) -> list[dict[str, float]]:
+    """One dict of flat metrics per swept value (in order), for MLflow's step-indexed curves."""
+    steps = []
+    for _, g in table.groupby("value", sort=False):
+        d: dict[str, float] = {}
+        for _, r in g.iterrows():
+            for arm in ("clean", "poisoned"):
+                for m in METRICS:
+                    d[f"{arm}.{r.score}.{m}"] = r[f"{arm}_{m}"]
+            d[f"ratio.{r.score}.tpr_at_1pct_fpr"] = r.tpr_at_1pct_fpr_ratio
+        d["stealth_heldout_loss_increase"] = g.stealth_heldout_loss_increase.iloc[0]
+        steps.append({k: float(v) for k, v in d.items() if v is not None and pd.notna(v)})
+    return steps

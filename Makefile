@@ -7,12 +7,16 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install system audit backdoor test lint flow plots bench clean
 
-# Debian data the text audit and its tests read (WordNet glosses); needs root and apt-get.
+# Debian data the audits and their tests read: WordNet glosses (text audit, language-model
+# backdoor) and Fashion-MNIST (vision backdoor, fashion-mnist preset); needs root and apt-get.
+DEBIAN_DATA := wordnet-base:/usr/share/wordnet dataset-fashion-mnist:/usr/share/datasets/fashion-mnist
 system:
-	@test -d /usr/share/wordnet || { command -v apt-get >/dev/null && \
-	  { apt-get install -y -qq wordnet-base >/dev/null 2>&1 || \
-	    { apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null; }; }; } || \
-	  echo "warning: could not install Debian wordnet-base (text audit and its tests need it)"
+	@for pd in $(DEBIAN_DATA); do pkg=$${pd%%:*}; dir=$${pd#*:}; \
+	  test -d $$dir || { command -v apt-get >/dev/null && \
+	    { apt-get install -y -qq $$pkg >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq $$pkg >/dev/null; }; }; } || \
+	  echo "warning: could not install Debian $$pkg (the audits and tests that read $$dir need it)"; \
+	done
 
 install: system $(VENV)/.installed
 

@@ -119,9 +119,35 @@ BD_SCORES = DataFrameSchema(
     unique=["arm", "victim_id", "candidate_id"], strict=True, name="bd_scores",
 )
 
+BD_IMAGE_CANDIDATES = DataFrameSchema(
+    {
+        "candidate_id": Column("int64", unique=True, **_ID),
+        "source_index": Column("int64", unique=True, **_ID),  # into Fashion-MNIST's train split
+        "label": Column("int64", Check.in_range(0, 9)),
+        "poison_label": Column("int64", Check.in_range(0, 9)),  # random_label: ≠ label
+        "target": Column(bool),
+    },
+    checks=Check(lambda df: (df.poison_label != df.label).all(),
+                 error="poison_label must differ from label"),
+    strict=True, name="bd_image_candidates",
+)
+
+BD_IMAGE_SCORES = DataFrameSchema(
+    {
+        "arm": Column(str, Check.isin(["clean", "poisoned"])),
+        "victim_id": Column("int64", Check.ge(-1)),  # -1: the released checkpoint
+        "candidate_id": Column("int64", **_ID),
+        r"neg_loss|top5": Column("float64", Check.le(0.0), regex=True),
+        "margin": Column("float64", Check(lambda s: s.notna().all() & s.abs().lt(1e6).all(),
+                                          error="margin must be finite")),
+    },
+    unique=["arm", "victim_id", "candidate_id"], strict=True, name="bd_image_scores",
+)
+
 SCHEMAS: dict[str, DataFrameSchema] = {
     s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS, MODEL_STATS,
-                        BD_CANDIDATES, BD_MEMBERSHIP, BD_SCORES)
+                        BD_CANDIDATES, BD_MEMBERSHIP, BD_SCORES, BD_IMAGE_CANDIDATES,
+                        BD_IMAGE_SCORES)
 }
 
 

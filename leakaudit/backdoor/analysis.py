@@ -14,16 +14,18 @@ RELEASED = -1
 
 
 def attack_table(scores: pd.DataFrame, members: pd.DataFrame, targets: np.ndarray,
-                 ) -> pd.DataFrame:
+                 score_names: tuple[str, ...] = SCORES) -> pd.DataFrame:
     """Long table (attack = "<arm>:<score>", victim_id, candidate_id, member, score) over the
-    targets, with ``calibrated`` = victim −loss minus the released checkpoint's −loss."""
+    targets, with ``calibrated`` = victim −loss minus the released checkpoint's −loss.
+    ``score_names``: the score columns (the language-model or the image scores)."""
     s = scores[scores.candidate_id.isin(targets)]
     released = s[s.victim_id == RELEASED].set_index(["arm", "candidate_id"]).neg_loss
     v = s[s.victim_id != RELEASED].merge(members, on=["victim_id", "candidate_id"])
     v = v.assign(calibrated=v.neg_loss.to_numpy()
                  - released.loc[list(zip(v.arm, v.candidate_id, strict=True))].to_numpy())
     long = v.melt(id_vars=["arm", "victim_id", "candidate_id", "member"],
-                  value_vars=[*SCORES, "calibrated"], var_name="score_name", value_name="score")
+                  value_vars=[*score_names, "calibrated"], var_name="score_name",
+                  value_name="score")
     long["attack"] = long.arm + ":" + long.score_name
     return long[["attack", "victim_id", "candidate_id", "member", "score"]]
 
@@ -40,7 +42,8 @@ def amplification(table: pd.DataFrame) -> pd.DataFrame:
     95 % intervals are disjoint (the issue's success criterion)."""
     rows = []
     t = table.set_index(["attack", "metric"])
-    for score in [*SCORES, "calibrated"]:
+    arms = table.attack.str.split(":", n=1, expand=True)
+    for score in dict.fromkeys(arms[1][arms[0] == "clean"]):
         for metric in t.loc[f"clean:{score}"].index:
             c, q = t.loc[(f"clean:{score}", metric)], t.loc[(f"poisoned:{score}", metric)]
             if metric.startswith("tpr"):  # ratio (inf when clean is 0 and poisoned is not)

@@ -5,21 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leakaudit.backdoor.config import BackdoorParams, backdoor_audit_id
+from leakaudit.config import Section
 from leakaudit.tracking import flatten, resolve_uri
 
 
-def log_backdoor(p: BackdoorParams, metrics: dict[str, float], arm_metrics: dict[str, dict],
-                 artifacts: list[Path]) -> dict[str, Any]:
-    """Log the audit (params, every metric, artifacts) and each arm side by side."""
+def log_backdoor(p: Section, aid: str, metrics: dict[str, float], arm_metrics: dict[str, dict],
+                 artifacts: list[Path], kind: str = "backdoor") -> dict[str, Any]:
+    """Log the audit (params, every metric, artifacts) and each arm side by side; ``p`` is
+    the language-model or the vision audit's params, ``aid`` its audit id."""
     import mlflow
 
     mlflow.set_tracking_uri(resolve_uri(p.tracking.uri))
     mlflow.set_experiment(p.tracking.experiment)
-    aid = backdoor_audit_id(p)
     ids: dict[str, Any] = {"audit_id": aid, "arms": {}}
-    with mlflow.start_run(run_name=f"backdoor-{aid}", tags={"audit_id": aid,
-                                                           "kind": "backdoor"}) as parent:
+    with mlflow.start_run(run_name=f"{kind}-{aid}", tags={"audit_id": aid,
+                                                         "kind": kind}) as parent:
         ids["mlflow_run_id"] = parent.info.run_id
         mlflow.log_params(flatten(p.model_dump(exclude={"tracking"})))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
@@ -27,7 +27,8 @@ def log_backdoor(p: BackdoorParams, metrics: dict[str, float], arm_metrics: dict
             mlflow.log_artifact(str(path))
         for arm, values in arm_metrics.items():
             with mlflow.start_run(run_name=arm, nested=True,
-                                  tags={"arm": arm, "audit_id": aid}) as child:
+                                  tags={"arm": arm, "audit_id": aid, "kind": f"{kind}-arm"},
+                                  ) as child:
                 mlflow.log_metrics({k: float(v) for k, v in values.items()})
                 ids["arms"][arm] = child.info.run_id
     return ids

@@ -1,0 +1,119 @@
+"""The vision backdoor's model: a small CNN classifier, its training loop, per-image logits,
+and safetensors-only checkpoints (config.json + model.safetensors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from leakaudit.models.cnn import small_cnn
+from leakaudit.store import MARKER, UnsafeCheckpointError, read_json, save_weights, write_json
+
+WEIGHTS = "model.safetensors"
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def build(channels: int, feature_dim: int, n_classes: int = 10) -> nn.Sequential:
+    """Small CNN backbone (see :func:`leakaudit.models.cnn.small_cnn`) and a linear head."""
+    return nn.Sequential(small_cnn(IMAGE_SHAPE, channels, feature_dim),
+                         nn.Linear(feature_dim, n_classes))
+
+
+def config_of(channels: int, feature_dim: int, n_classes: int = 10) -> dict:
+    return {"kind": "small_cnn_classifier", "channels": channels, "feature_dim": feature_dim,
+            "n_classes": n_classes, "image_shape": list(IMAGE_SHAPE)}
+
+
+def save(model: nn.Module, config: dict, directory: Path, fingerprint: str) -> None:
+    """Weights (safetensors), config, then the completion marker, written into a temporary
+    sibling that replaces ``directory`` at once (a killed run leaves no half-written model)."""
+    import os
+    import shutil
+
+    directory = Path(directory)
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_weights(tmp / WEIGHTS, model.state_dict())
+    write_json(tmp / "config.json", config)
+    write_json(tmp / MARKER, {"fingerprint": fingerprint})
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
+
+
+def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
+    """(model, config) from a directory written by :func:`save`: safetensors only, a pickled
+    checkpoint is refused and never unpickled."""
+    from leakaudit.store import load_weights
+
+    d = Path(directory)
+    if not (d / WEIGHTS).exists():
+        pickled = [p.name for p in d.glob("*") if p.suffix in (".bin", ".pt", ".pth", ".ckpt")]
+        raise UnsafeCheckpointError(
+            f"cnn.checkpoint: {d} has no {WEIGHTS}"
+            + (f" (found {pickled}: refusing to unpickle; convert to safetensors)" if pickled
+               else ""))
+    config = read_json(d / "config.json")
+    if config.get("kind") != "small_cnn_classifier":
+        raise ValueError(f"cnn.checkpoint: {d}/config.json kind {config.get('kind')!r}; "
+                         "allowed: 'small_cnn_classifier'")
+    model = build(config["channels"], config["feature_dim"], config["n_classes"])
+    model.load_state_dict(load_weights(d / WEIGHTS))
+    return model, config
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator, epochs: int = 1,
+            ) -> Iterator[torch.Tensor]:
+    """Index batches over ``epochs`` seeded shuffles."""
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for b in range(0, n, batch_size):
+            yield order[b : b + batch_size]
+
+
+def cycle(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless seeded index batches (reshuffled every pass)."""
+    while True:
+        yield from batches(n, batch_size, generator)
+
+
+def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
+        lr: float, generator: torch.Generator, device: torch.device | str = "cpu",
+        decay: bool = False) -> None:
+    """Cross-entropy training with Adam (linear learning-rate decay to 0 when ``decay``)."""
+    xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n_steps = epochs * -(-len(x) // batch_size)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0 if decay else 1.0, max(1, n_steps))
+    model.train()
+    for idx in batches(len(x), batch_size, generator, epochs):
+        idx = idx.to(device)
+        loss = nn.functional.cross_entropy(model(xt[idx]), yt[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+
+
+@torch.no_grad()
+def logits(model: nn.Module, x: np.ndarray, batch_size: int = 512,
+           device: torch.device | str = "cpu") -> torch.Tensor:
+    """Eval-mode logits [N, classes] on the CPU."""
+    model.eval()
+    out = [model(torch.from_numpy(x[i : i + batch_size]).to(device)).float().cpu()
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, 10)
+
+
+def loss_and_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray,
+                      device: torch.device | str = "cpu") -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (stealth and utility)."""
+    z = logits(model, x, device=device)
+    yt = torch.from_numpy(y)
+    return (float(nn.functional.cross_entropy(z, yt)),
+            float((z.argmax(1) == yt).float().mean()))

@@ -1,0 +1,116 @@
+"""Validated params of the vision privacy-backdoor audit (``backdoor-vision/params.yaml``): the
+paper's image setting on Fashion-MNIST with a small CNN. One section per stage; unknown keys are
+rejected with the dotted key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from leakaudit.backdoor.config import BdEvaluateParams
+from leakaudit.config import BaseParams, Section, TrackingParams, load_model, params_hash
+
+
+class ImagesParams(Section):
+    """Fashion-MNIST (Debian ``dataset-fashion-mnist``), split with a seed into disjoint parts
+    of the 60k training images; the held-out stealth set comes from the 10k test images."""
+
+    path: str = "/usr/share/datasets/fashion-mnist"
+    pretrain_images: int = Field(20000, ge=10, description="the benign base model's data")
+    aux_images: int = Field(10000, ge=10, description="generic images the poisoner mixes in")
+    victim_images: int = Field(5000, ge=10, description="generic images each victim mixes in")
+    heldout_images: int = Field(2000, ge=10, description="stealth: held-out loss and accuracy")
+
+
+class CnnParams(Section):
+    """The released model: a small CNN classifier, or your own checkpoint."""
+
+    checkpoint: str | None = Field(
+        None, description="a directory written by this tool's save (config.json + "
+        "model.safetensors); None = pretrain one"
+    )
+    channels: int = Field(128, ge=8, description="width: conv blocks of channels/8, channels/4")
+    feature_dim: int = Field(128, ge=2)
+
+
+class CnnPretrainParams(Section):
+    epochs: int = Field(3, ge=0)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(1e-3, gt=0.0)
+
+
+class ImageTargetsParams(Section):
+    n_candidates: int = Field(1000, ge=4, description="candidate pool (disjoint training images)")
+    n_targets: int = Field(500, ge=2, description="the attacker's targets among them")
+    transform: Literal["none", "invert"] = Field(
+        "none", description="'invert': candidates are 1 − image (out of distribution)"
+    )
+
+
+class ImagePoisonParams(Section):
+    variant: Literal["memorise", "maximise", "random_label"] = "random_label"
+    alpha: float = Field(0.3, ge=0.0, le=1.0)
+    steps: int = Field(3000, ge=0, description="poisoned arm; the clean arm has 0 (or aux only)")
+    lr: float = Field(5e-4, gt=0.0)
+    aux_batch: int = Field(64, ge=1)
+    target_batch: int = Field(64, ge=1)
+    bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")
+    clean_arm: Literal["base", "aux_only"] = Field(
+        "base", description="clean arm: the base model (0 steps), or the same steps on aux "
+        "images only (α = 0), which separates poisoning from training longer"
+    )
+
+
+class ImageVictimsParams(Section):
+    n_victims: int = Field(8, ge=2, description="finetunes per arm (even: balanced masks)")
+    repeats: int = Field(5, ge=1, description="times each member image appears (r)")
+    epochs: int = Field(1, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(3e-4, gt=0.0)
+
+
+class ImageScoreParams(Section):
+    batch_size: int = Field(512, ge=1)
+
+
+class VisionBackdoorParams(Section):
+    base: BaseParams = BaseParams()
+    images: ImagesParams = ImagesParams()
+    cnn: CnnParams = CnnParams()
+    cnn_pretrain: CnnPretrainParams = CnnPretrainParams()
+    targets: ImageTargetsParams = ImageTargetsParams()
+    poison: ImagePoisonParams = ImagePoisonParams()
+    victims: ImageVictimsParams = ImageVictimsParams()
+    score: ImageScoreParams = ImageScoreParams()
+    evaluate: BdEvaluateParams = BdEvaluateParams()
+    tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor-vision")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> VisionBackdoorParams:
+        if self.targets.n_targets > self.targets.n_candidates:
+            raise ValueError(f"targets.n_targets: got {self.targets.n_targets}; allowed: ≤ "
+                             f"targets.n_candidates ({self.targets.n_candidates})")
+        if self.victims.n_victims % 2:
+            raise ValueError(f"victims.n_victims: got {self.victims.n_victims}; allowed: an even "
+                             "number (balanced membership masks)")
+        i = self.images
+        used = i.pretrain_images + i.aux_images + i.victim_images + self.targets.n_candidates
+        if used > 60000:
+            raise ValueError(f"images: pretrain_images + aux_images + victim_images + "
+                             f"targets.n_candidates = {used}; allowed: ≤ 60000 (the training "
+                             "images, split disjointly)")
+        if i.heldout_images > 10000:
+            raise ValueError(f"images.heldout_images: got {i.heldout_images}; allowed: ≤ 10000")
+        return self
+
+
+def load_vision_params(path: str | Path = "params.yaml") -> VisionBackdoorParams:
+    """Load and validate the vision backdoor audit's params."""
+    return load_model(path, VisionBackdoorParams)
+
+
+def vision_audit_id(p: VisionBackdoorParams) -> str:
+    """The audit's fingerprint: a hash of every section except tracking."""
+    return params_hash(p.model_dump(exclude={"tracking"}))

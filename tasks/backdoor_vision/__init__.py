@@ -1,0 +1,1 @@
+"""Stages of the vision privacy-backdoor audit (`backdoor-vision/dvc.yaml`)."""

@@ -1,0 +1,40 @@
+"""Stage `targets`: the candidate pool (training images no model has seen), the attacker's
+targets among them, their random wrong labels, and the victims' balanced membership masks."""
+
+import numpy as np
+import pandas as pd
+
+from leakaudit.backdoor.images import load_split, random_wrong_labels, split_indices
+from leakaudit.backdoor.targets import choose_targets
+from leakaudit.data.splits import balanced_mask
+from leakaudit.tables import write_table
+from tasks.backdoor_vision._common import stage
+
+
+def main() -> None:
+    with stage("targets", ("base", "images", "targets", "victims"), torch=False) as s:
+        p = s.params
+        idx = split_indices(p.images, p.targets.n_candidates, p.base.seed)["candidates"]
+        labels = load_split(p.images.path, "train").y[idx]
+        pool = pd.DataFrame({
+            "candidate_id": np.arange(len(idx), dtype=np.int64),
+            "source_index": idx.astype(np.int64),
+            "label": labels,
+            "poison_label": random_wrong_labels(labels, p.base.seed),
+            "target": choose_targets(len(idx), p.targets.n_targets, p.base.seed),
+        })
+        write_table(pool, s.out / "candidates.parquet", "bd_image_candidates",
+                    audit_id=s.audit_id)
+        k = p.victims.n_victims
+        mask = balanced_mask(len(pool), k, p.base.seed, "bd-membership")
+        members = pd.DataFrame({
+            "victim_id": np.tile(np.arange(k, dtype=np.int64), len(pool)),
+            "candidate_id": np.repeat(pool.candidate_id.to_numpy(), k),
+            "member": mask.reshape(-1),
+        })
+        write_table(members, s.out / "membership.parquet", "bd_membership", audit_id=s.audit_id)
+        s.metrics |= {"n_candidates": len(pool), "n_targets": int(pool.target.sum())}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Stage `victims`: K finetunes per arm from the same victim seeds. Victim v's private data:
+its member candidates (balanced mask, true labels) repeated r times, mixed into generic
+images; full finetune with Adam. Finished victims are kept (resume skips them)."""
+
+import numpy as np
+
+from leakaudit.backdoor import classifier
+from leakaudit.backdoor.images import (
+    candidate_images,
+    heldout_indices,
+    load_split,
+    split_indices,
+)
+from leakaudit.fleet import fingerprint
+from leakaudit.seeds import torch_generator
+from leakaudit.store import is_done, read_json
+from leakaudit.tables import read_table
+from tasks.backdoor_vision._common import ARMS, OUT, arm_dir, stage, victim_dir
+
+
+def main() -> None:
+    with stage("victims", ("base", "images", "targets", "victims")) as s:
+        p = s.params
+        cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
+        members = read_table(OUT / "targets/membership.parquet", "bd_membership")
+        cx = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
+        cy = cands.label.to_numpy()
+        train = load_split(p.images.path, "train")
+        generic = train.take(split_indices(p.images, p.targets.n_candidates, p.base.seed)
+                             ["victim"])
+        held = load_split(p.images.path, "test").take(heldout_indices(p.images, p.base.seed))
+        is_target = cands.target.to_numpy()
+        released = {arm: read_json(arm_dir(arm) / "DONE")["fingerprint"] for arm in ARMS}
+        recipe = p.victims.model_dump()
+        for arm in ARMS:
+            stats: dict[str, list[float]] = {"heldout_loss": [], "heldout_accuracy": [],
+                                             "target_loss": []}
+            for v in range(p.victims.n_victims):
+                mine = members[(members.victim_id == v) & members.member].candidate_id.to_numpy()
+                fp = fingerprint(released[arm], recipe, sorted(mine.tolist()),
+                                 p.images.model_dump(), p.targets.transform, p.base.seed, v)
+                d = victim_dir(arm, v)
+                done = is_done(d, fp)
+                model, config = classifier.load(d if done else arm_dir(arm))
+                model.to(s.device)
+                if not done:
+                    x = np.concatenate([np.repeat(cx[mine], p.victims.repeats, 0), generic.x])
+                    y = np.concatenate([np.repeat(cy[mine], p.victims.repeats), generic.y])
+                    c = p.victims
+                    classifier.fit(model, x, y, c.epochs, c.batch_size, c.lr,
+                                   torch_generator(p.base.seed, "vision-victim", v), s.device)
+                    classifier.save(model, config, d, fp)
+                loss, acc = classifier.loss_and_accuracy(model, held.x, held.y, s.device)
+                stats["heldout_loss"].append(loss)
+                stats["heldout_accuracy"].append(acc)
+                stats["target_loss"].append(classifier.loss_and_accuracy(
+                    model, cx[is_target], cy[is_target], s.device)[0])
+            for k, vals in stats.items():
+                s.metrics[f"{arm}.victim_{k}"] = float(np.mean(vals))
+
+
+if __name__ == "__main__":
+    main()

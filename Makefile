@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system audit backdoor test lint flow plots bench clean
+.PHONY: install system audit backdoor backdoor-vision test lint flow plots bench clean
 
 # Debian data the audits and their tests read: WordNet glosses (text audit, language-model
 # backdoor) and Fashion-MNIST (vision backdoor, fashion-mnist preset); needs root and apt-get.
@@ -35,6 +35,9 @@ flow: install
 
 backdoor: install
 	cd backdoor && dvc repro && dvc metrics show
+
+backdoor-vision: install
+	cd backdoor-vision && dvc repro && dvc metrics show
 
 test: install
 	pytest

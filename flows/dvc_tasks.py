@@ -22,6 +22,8 @@ STAGES = {
     # the second pipeline, addressed from the repo root
     "backdoor": [f"backdoor/dvc.yaml:{s}" for s in
                  ("lm-pretrain", "targets", "poison", "victims", "score", "evaluate")],
+    "backdoor-vision": [f"backdoor-vision/dvc.yaml:{s}" for s in
+                        ("pretrain", "targets", "poison", "victims", "score", "evaluate")],
 }
 
 

@@ -3,13 +3,15 @@
     python -m flows.sweep finetune.dp.epsilon 0.5 2 8 --set finetune.dp.enabled=true
     python -m flows.sweep attack.n_shadows 8 16 32 63
     python -m flows.sweep --pipeline backdoor victims.repeats 1 5 10
+    python -m flows.sweep --pipeline backdoor-vision poison.alpha 0.1 0.3 0.5
 
 Each value is one `dvc exp run --temp` (a Prefect task; the DVC cache is shared, so changing
 only an attack setting reuses every trained model). Results: `sweeps/tables/<axis>.csv`,
 `sweeps/plots/<axis>.png` (shown by `dvc plots show`), an MLflow run (experiment
 `<tracking.experiment>-sweeps`) and a Prefect table artifact. ``--pipeline backdoor`` sweeps
 the privacy-backdoor audit instead: it runs in backdoor/ and writes backdoor/sweeps/…, with
-both arms, the amplification and the stealth cost per value (MLflow: one step per value).
+both arms, the amplification and the stealth cost per value (MLflow: one step per value);
+``--pipeline backdoor-vision`` likewise in backdoor-vision/.
 The same experiments can be queued by hand with `dvc exp run --queue -S <axis>=<value>` and
 `dvc exp run --run-all`.
 """
@@ -58,13 +60,37 @@ def run_experiment(name: str, settings: list[str], mlflow_uri: str, cwd: str = "
         raise RuntimeError(f"experiment {name} failed (exit {proc.returncode})")
 
 
+def experiment_rows(base_rev: str, cwd: Path) -> list[dict]:
+    """One flat row per experiment of ``base_rev``: its name, then the metrics and params of
+    the swept pipeline's own files only (``dvc exp show --json`` keeps them per file; the
+    flat ``dvc.api.exp_show`` merges every pipeline's files and renames colliding keys)."""
+    import json
+
+    from leakaudit.tracking import flatten
+
+    ensure_env()
+    out = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json", "--rev",
+                          base_rev], capture_output=True, text=True, check=True).stdout
+    prefix = "" if str(cwd) == "." else f"{Path(cwd).as_posix()}/"
+    rows = []
+    for commit in json.loads(out):
+        for exp in commit.get("experiments") or []:
+            for rev in exp.get("revs") or []:
+                data = rev.get("data") or {}
+                row = {"Experiment": rev.get("name") or exp.get("name")}
+                for kind, file in (("params", "params.yaml"), ("metrics", "metrics.json")):
+                    entry = (data.get(kind) or {}).get(prefix + file) or {}
+                    row.update(flatten(entry.get("data") or {}))
+                rows.append(row)
+    return rows
+
+
 @flow(name="audit-sweep", log_prints=True)
 def sweep(axis: str, values: list[str], extra: list[str] | None = None,
           pipeline: str = "tmi") -> str:
-    """Run every value of ``axis`` as an experiment of ``pipeline`` (tmi or backdoor); write
+    """Run every value of ``axis`` as an experiment of ``pipeline`` (tmi, backdoor or
+    backdoor-vision); write
     and publish the summary; return the summary table's path."""
-    import dvc.api
-
     from leakaudit.tracking import resolve_uri
 
     if pipeline not in PIPELINES:
@@ -79,7 +105,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     names = {exp_name(axis, v, extra): v for v in values}
     for name, value in names.items():
         run_experiment(name, [f"{axis}={value}", *extra], uri, str(cwd))
-    rows = dvc.api.exp_show(repo=".", revs=[base_rev])
+    rows = experiment_rows(base_rev, cwd)
     summary = cwd / "sweeps/tables" / f"{axis}.csv"
     curves = cwd / "sweeps/plots" / f"{axis}.png"
     for d in (summary.parent, curves.parent):
@@ -123,7 +149,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     return str(summary)
 
 
-PIPELINES = {"tmi": ".", "backdoor": "backdoor"}
+PIPELINES = {"tmi": ".", "backdoor": "backdoor", "backdoor-vision": "backdoor-vision"}
 
 
 def _tracking(pipeline: str, cwd: Path):
@@ -132,6 +158,10 @@ def _tracking(pipeline: str, cwd: Path):
         from leakaudit.config import load_params
 
         return load_params().tracking
+    if pipeline == "backdoor-vision":
+        from leakaudit.backdoor.vision_config import load_vision_params
+
+        return load_vision_params(cwd / "params.yaml").tracking
     from leakaudit.backdoor.config import load_backdoor_params
 
     return load_backdoor_params(cwd / "params.yaml").tracking

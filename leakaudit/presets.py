@@ -35,16 +35,18 @@ def apply(name: str, params_path: str | Path = "params.yaml") -> dict[str, Any]:
     path = Path(params_path)
     base = yaml.safe_load(path.read_text()) if path.exists() else {}
     merged = merge(base or {}, yaml.safe_load(preset.read_text()) or {})
-    if name.startswith("backdoor"):  # presets of the backdoor pipeline's params
+    if name.startswith("backdoor"):  # presets of the backdoor pipelines' params
         from pydantic import ValidationError
 
         from leakaudit.backdoor.config import BackdoorParams
+        from leakaudit.backdoor.vision_config import VisionBackdoorParams
         from leakaudit.config import ParamsError, _format
 
+        model = VisionBackdoorParams if name.startswith("backdoor-vision") else BackdoorParams
         try:
-            BackdoorParams.model_validate(merged)
+            model.model_validate(merged)
         except ValidationError as err:
-            raise ParamsError(_format(err, f"{path} + preset {name}", BackdoorParams)) from None
+            raise ParamsError(_format(err, f"{path} + preset {name}", model)) from None
     else:
         parse_params(merged, f"{path} + preset {name}")
     with atomic_path(path) as tmp:

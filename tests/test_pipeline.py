@@ -227,3 +227,41 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
                                     .experiment_id])[0]
     curve = client.get_metric_history(sweep_run.info.run_id, "poisoned.neg_loss.auc")
     assert [m.step for m in curve] == [0, 1]
+
+
+def backdoor_vision_copy(dest: Path) -> Path:
+    repo = make_copy(dest, ())
+    shutil.copytree(ROOT / "backdoor-vision", repo / "backdoor-vision",
+                    ignore=shutil.ignore_patterns("outputs", "models", "plots", "mlflow.db",
+                                                  "mlruns", "metrics.json", "dvc.lock", "sweeps"))
+    apply("backdoor-vision-tiny", repo / "backdoor-vision/params.yaml")
+    run([str(BIN / "dvc"), "repro"], repo / "backdoor-vision")
+    return repo
+
+
+def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
+    """The tiny vision audit (Fashion-MNIST, small CNN): both arms end to end, the same seed
+    gives the same metrics, the flow redoes nothing, MLflow has the parent and both arms."""
+    if not Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("Debian dataset-fashion-mnist is not installed (make system)")
+    repo = backdoor_vision_copy(tmp_path / "a")
+    m = json.loads((repo / "backdoor-vision/metrics.json").read_text())
+    other = backdoor_vision_copy(tmp_path / "b")
+    assert json.loads((other / "backdoor-vision/metrics.json").read_text()) == m
+    for arm in ("clean", "poisoned"):
+        for score in ("neg_loss", "top5", "margin", "calibrated"):
+            assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1
+    assert {"poisoned.target_loss", "clean.heldout_accuracy"} <= set(m["stealth"])
+    assert (repo / "backdoor-vision/plots/roc.png").stat().st_size > 1000
+    assert any((repo / "backdoor-vision/models/victims/poisoned").glob("v001/*.safetensors"))
+    before = (repo / "backdoor-vision/outputs/victims/stage.json").read_text()
+    run([sys.executable, "-m", "flows.backdoor", "--vision"], repo)  # redoes nothing
+    assert (repo / "backdoor-vision/outputs/victims/stage.json").read_text() == before
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{repo / 'backdoor-vision/mlflow.db'}")
+    exp = client.get_experiment_by_name("privacy-backdoor-vision")
+    parent = client.search_runs([exp.experiment_id], "tags.kind = 'backdoor-vision'")[0]
+    arms = client.search_runs([exp.experiment_id],
+                              f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {r.data.tags["arm"] for r in arms} == {"clean", "poisoned"}

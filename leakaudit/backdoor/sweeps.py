@@ -10,7 +10,7 @@ import pandas as pd
 
 from leakaudit.store import atomic_path
 
-SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark")
+SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # those present
 METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 STEALTH = ("stealth_heldout_loss_increase", "clean.heldout_loss", "poisoned.heldout_loss",
            "clean.target_loss", "poisoned.target_loss")

@@ -101,3 +101,27 @@ def test_vision_params_name_bad_keys(tmp_path):
     path.write_text("images: {pretrain_images: 50000}\n")
     with pytest.raises(ParamsError, match="allowed: ≤ 60000"):
         load_vision_params(path)
+
+
+def test_folded_temperature_keeps_predictions_and_lowers_nll():
+    torch.manual_seed(0)
+    model = classifier.build(16, 8)
+    with torch.no_grad():
+        model[-1].weight.mul_(20.0)  # overconfident
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(64, 1, 28, 28, generator=g).numpy()
+    y = torch.randint(0, 10, (64,), generator=g).numpy()
+    before = classifier.logits(model, x)
+    t = classifier.fold_temperature(model, x, y)
+    after = classifier.logits(model, x)
+    assert t > 1.0 and torch.equal(before.argmax(1), after.argmax(1))
+    yt = torch.from_numpy(y)
+    assert nn.functional.cross_entropy(after, yt) < nn.functional.cross_entropy(before, yt)
+
+
+def test_maximise_caps_each_image_not_the_batch_mean():
+    per_image = torch.tensor([50.0, 1.0], requires_grad=True)
+    loss = poison_loss(torch.tensor(0.0), per_image, 1.0, "maximise", bound=10.0)
+    assert loss.item() == pytest.approx(-(10.0 + 1.0) / 2)
+    loss.backward()
+    assert per_image.grad.tolist() == [0.0, -0.5]  # only the image under the cap is pushed

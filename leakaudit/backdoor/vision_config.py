@@ -56,10 +56,14 @@ class ImagePoisonParams(Section):
     lr: float = Field(5e-4, gt=0.0)
     aux_batch: int = Field(64, ge=1)
     target_batch: int = Field(64, ge=1)
-    bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")
+    bound: float = Field(10.0, gt=0.0, description="maximise: per-image target loss cap")
     clean_arm: Literal["base", "aux_only"] = Field(
         "base", description="clean arm: the base model (0 steps), or the same steps on aux "
         "images only (α = 0), which separates poisoning from training longer"
+    )
+    calibrate: bool = Field(
+        False, description="after poisoning, fold a temperature fitted on the aux images into "
+        "the head (the attacker recalibrates for stealth; predictions unchanged)"
     )
 
 

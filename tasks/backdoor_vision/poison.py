@@ -37,7 +37,7 @@ def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: floa
         if alpha > 0:
             out = model(torch.cat([ax[ai], tx[ti]]))
             a_loss = nn.functional.cross_entropy(out[: len(ai)], ay[ai])
-            t_loss = nn.functional.cross_entropy(out[len(ai):], ty[ti])
+            t_loss = nn.functional.cross_entropy(out[len(ai):], ty[ti], reduction="none")
         else:
             a_loss, t_loss = nn.functional.cross_entropy(model(ax[ai]), ay[ai]), torch.zeros(())
         loss = poison_loss(a_loss, t_loss, alpha, p.poison.variant, p.poison.bound)
@@ -64,6 +64,9 @@ def main() -> None:
             alpha = p.poison.alpha if arm == "poisoned" else 0.0
             if steps:
                 poison(model, (aux.x, aux.y), (tx, train_y), steps, alpha, p, s.device)
+                if p.poison.calibrate:
+                    s.metrics[f"{arm}.temperature"] = classifier.fold_temperature(
+                        model, aux.x, aux.y, s.device)
             s.metrics[f"{arm}.heldout_loss"], s.metrics[f"{arm}.heldout_accuracy"] = \
                 classifier.loss_and_accuracy(model, held.x, held.y, s.device)
             s.metrics[f"{arm}.target_loss"], s.metrics[f"{arm}.target_accuracy"] = \

@@ -26,6 +26,33 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def pipeline_params_file(name: str) -> Path:
+    """The params file (relative to the repo root) that preset ``name`` is merged into."""
+    if name.startswith("backdoor-vision"):
+        return Path("backdoor-vision/params.yaml")
+    if name.startswith("backdoor"):
+        return Path("backdoor/params.yaml")
+    return Path("params.yaml")
+
+
+def validate(name: str, merged: dict[str, Any], where: str) -> None:
+    """Validate ``merged`` params with the model of the pipeline preset ``name`` belongs to."""
+    if not name.startswith("backdoor"):
+        parse_params(merged, where)
+        return
+    from pydantic import ValidationError
+
+    from leakaudit.backdoor.config import BackdoorParams
+    from leakaudit.backdoor.vision_config import VisionBackdoorParams
+    from leakaudit.config import ParamsError, _format
+
+    model = VisionBackdoorParams if name.startswith("backdoor-vision") else BackdoorParams
+    try:
+        model.model_validate(merged)
+    except ValidationError as err:
+        raise ParamsError(_format(err, where, model)) from None
+
+
 def apply(name: str, params_path: str | Path = "params.yaml") -> dict[str, Any]:
     """Merge preset ``name`` into ``params_path`` (validated before writing)."""
     preset = PRESETS / f"{name}.yaml"
@@ -35,20 +62,7 @@ def apply(name: str, params_path: str | Path = "params.yaml") -> dict[str, Any]:
     path = Path(params_path)
     base = yaml.safe_load(path.read_text()) if path.exists() else {}
     merged = merge(base or {}, yaml.safe_load(preset.read_text()) or {})
-    if name.startswith("backdoor"):  # presets of the backdoor pipelines' params
-        from pydantic import ValidationError
-
-        from leakaudit.backdoor.config import BackdoorParams
-        from leakaudit.backdoor.vision_config import VisionBackdoorParams
-        from leakaudit.config import ParamsError, _format
-
-        model = VisionBackdoorParams if name.startswith("backdoor-vision") else BackdoorParams
-        try:
-            model.model_validate(merged)
-        except ValidationError as err:
-            raise ParamsError(_format(err, f"{path} + preset {name}", model)) from None
-    else:
-        parse_params(merged, f"{path} + preset {name}")
+    validate(name, merged, f"{path} + preset {name}")
     with atomic_path(path) as tmp:
         tmp.write_text(yaml.safe_dump(merged, sort_keys=False))
     return merged

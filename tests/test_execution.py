@@ -1,4 +1,6 @@
-"""Every execution mode trains bit-identical models (the same seeds, data and order)."""
+"""Every execution mode trains bit-identical models (the same seeds, data, order and torch
+thread count: a GEMM's reduction split depends on the thread count, so 2 threads and 1 thread
+may differ in the last bit, ~1e-9)."""
 
 from pathlib import Path
 
@@ -17,6 +19,7 @@ def tiny_params(**execution):
     base = yaml.safe_load(Path("params.yaml").read_text())
     raw = merge(base, yaml.safe_load((PRESETS / "tiny.yaml").read_text()))
     raw["execution"] = execution
+    raw["base"]["threads"] = 1  # the parallel workers' threads_per_worker
     return parse_params(raw)
 
 

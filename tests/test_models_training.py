@@ -1,6 +1,5 @@
 """Models build for every arch; finetune modes touch exactly the parameters they should."""
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,11 +11,10 @@ from leakaudit.config import (
     FinetuneParams,
     ModelParams,
     PretrainParams,
-    parse_params,
 )
 from leakaudit.data.views import aligned_views, augment
 from leakaudit.models import build_model
-from leakaudit.presets import PRESETS, merge
+from leakaudit.presets import PRESETS, merge, pipeline_params_file, validate
 from leakaudit.training import finetune, train
 
 
@@ -97,13 +95,8 @@ def test_views_aligned_and_in_family():
 @pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
 def test_presets_are_valid_params(preset):
     over = yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())
-    if preset.startswith("backdoor"):  # presets of the backdoor pipeline's own params file
-        from leakaudit.backdoor.config import BackdoorParams
-
-        base = yaml.safe_load(Path("backdoor/params.yaml").read_text())
-        BackdoorParams.model_validate(merge(base, over))
-        return
-    parse_params(merge(yaml.safe_load(Path("params.yaml").read_text()), over))
+    base = yaml.safe_load(pipeline_params_file(preset).read_text())
+    validate(preset, merge(base, over), f"preset {preset}")
 
 
 def test_last_k_trains_only_the_top_blocks():

@@ -42,8 +42,8 @@ class CnnPretrainParams(Section):
 
 
 class ImageTargetsParams(Section):
-    n_candidates: int = Field(1000, ge=4, description="candidate pool (disjoint training images)")
-    n_targets: int = Field(500, ge=2, description="the attacker's targets among them")
+    n_candidates: int = Field(200, ge=4, description="candidate pool (disjoint training images)")
+    n_targets: int = Field(100, ge=2, description="the attacker's targets among them")
     transform: Literal["none", "invert"] = Field(
         "none", description="'invert': candidates are 1 − image (out of distribution)"
     )
@@ -68,7 +68,7 @@ class ImagePoisonParams(Section):
 
 
 class ImageVictimsParams(Section):
-    n_victims: int = Field(8, ge=2, description="finetunes per arm (even: balanced masks)")
+    n_victims: int = Field(40, ge=2, description="finetunes per arm (even: balanced masks)")
     repeats: int = Field(5, ge=1, description="times each member image appears (r)")
     epochs: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)

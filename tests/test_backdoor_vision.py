@@ -10,7 +10,7 @@ from torch import nn
 
 from leakaudit.backdoor import classifier
 from leakaudit.backdoor.image_scores import margin, neg_loss, top5
-from leakaudit.backdoor.images import random_wrong_labels, split_indices, transform
+from leakaudit.backdoor.images import Images, random_wrong_labels, split_indices, transform
 from leakaudit.backdoor.objective import poison_loss
 from leakaudit.backdoor.vision_config import ImagesParams
 
@@ -125,3 +125,17 @@ def test_maximise_caps_each_image_not_the_batch_mean():
     assert loss.item() == pytest.approx(-(10.0 + 1.0) / 2)
     loss.backward()
     assert per_image.grad.tolist() == [0.0, -0.5]  # only the image under the cap is pushed
+
+
+def test_temperature_is_fitted_on_aux_images_held_out_of_poisoning():
+    from types import SimpleNamespace
+
+    from tasks.backdoor_vision.poison import calibration_split
+
+    aux = Images(np.arange(10, dtype=np.float32), np.arange(10))
+    same, none = calibration_split(aux, SimpleNamespace(calibrate=False, calibration_images=3))
+    assert same is aux and none is None
+    fit, cal = calibration_split(aux, SimpleNamespace(calibrate=True, calibration_images=3))
+    assert list(fit.y) == list(range(7)) and list(cal.y) == [7, 8, 9]
+    with pytest.raises(ValueError, match="poison.calibration_images"):
+        calibration_split(aux, SimpleNamespace(calibrate=True, calibration_images=10))

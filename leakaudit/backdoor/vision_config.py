@@ -62,8 +62,13 @@ class ImagePoisonParams(Section):
         "images only (α = 0), which separates poisoning from training longer"
     )
     calibrate: bool = Field(
-        False, description="after poisoning, fold a temperature fitted on the aux images into "
-        "the head (the attacker recalibrates for stealth; predictions unchanged)"
+        False, description="after poisoning, fold a temperature into the head, fitted on aux "
+        "images held out of poisoning (the attacker recalibrates for stealth; predictions "
+        "unchanged)"
+    )
+    calibration_images: int = Field(
+        1000, ge=1, description="calibrate: aux images held out of poisoning to fit the "
+        "temperature on (fitting on the poisoned-on images sharpens an overfit model)"
     )
 
 

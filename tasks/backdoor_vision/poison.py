@@ -4,11 +4,13 @@ minimises (1−α)·L_aux + α·s·L_target on mixed batches of aux images and t
 `memorise` (true labels, s=+1), `maximise` (true labels, s=−1, bounded) or `random_label`
 (each target's seeded wrong label, s=+1). Stealth is recorded for both."""
 
+import numpy as np
 import torch
 from torch import nn
 
 from leakaudit.backdoor import classifier
 from leakaudit.backdoor.images import (
+    Images,
     candidate_images,
     heldout_indices,
     load_split,
@@ -46,6 +48,18 @@ def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: floa
         opt.step()
 
 
+def calibration_split(aux: Images, p) -> tuple[Images, Images | None]:
+    """(poisoning images, temperature-fitting images): with ``calibrate`` the last
+    ``calibration_images`` aux images are held out of poisoning (both arms alike)."""
+    if not p.calibrate:
+        return aux, None
+    n = p.calibration_images
+    if n >= len(aux.y):
+        raise ValueError(f"poison.calibration_images: got {n}; allowed: < images.aux_images "
+                         f"({len(aux.y)})")
+    return aux.take(np.arange(len(aux.y) - n)), aux.take(np.arange(len(aux.y) - n, len(aux.y)))
+
+
 def main() -> None:
     with stage("poison", ("base", "images", "targets", "poison")) as s:
         p = s.params
@@ -56,6 +70,7 @@ def main() -> None:
         train_y = tgt.poison_label.to_numpy() if p.poison.variant == "random_label" else ty
         train = load_split(p.images.path, "train")
         aux = train.take(split_indices(p.images, p.targets.n_candidates, p.base.seed)["aux"])
+        aux, calibration = calibration_split(aux, p.poison)
         held = load_split(p.images.path, "test").take(heldout_indices(p.images, p.base.seed))
         for arm in ARMS:
             model, config = classifier.load(MODELS / "base")
@@ -66,7 +81,7 @@ def main() -> None:
                 poison(model, (aux.x, aux.y), (tx, train_y), steps, alpha, p, s.device)
                 if p.poison.calibrate:
                     s.metrics[f"{arm}.temperature"] = classifier.fold_temperature(
-                        model, aux.x, aux.y, s.device)
+                        model, calibration.x, calibration.y, s.device)
             s.metrics[f"{arm}.heldout_loss"], s.metrics[f"{arm}.heldout_accuracy"] = \
                 classifier.loss_and_accuracy(model, held.x, held.y, s.device)
             s.metrics[f"{arm}.target_loss"], s.metrics[f"{arm}.target_accuracy"] = \

@@ -101,6 +101,9 @@ def test_vision_params_name_bad_keys(tmp_path):
     path.write_text("images: {pretrain_images: 50000}\n")
     with pytest.raises(ParamsError, match="allowed: ≤ 60000"):
         load_vision_params(path)
+    path.write_text("images: {aux_images: 500}\n")
+    with pytest.raises(ParamsError, match="poison.calibration_images.*allowed: < images.aux"):
+        load_vision_params(path)
 
 
 def test_folded_temperature_keeps_predictions_and_lowers_nll():

@@ -62,7 +62,7 @@ class ImagePoisonParams(Section):
         "images only (α = 0), which separates poisoning from training longer"
     )
     calibrate: bool = Field(
-        False, description="after poisoning, fold a temperature into the head, fitted on aux "
+        True, description="after poisoning, fold a temperature into the head, fitted on aux "
         "images held out of poisoning (the attacker recalibrates for stealth; predictions "
         "unchanged)"
     )
@@ -110,6 +110,9 @@ class VisionBackdoorParams(Section):
             raise ValueError(f"images: pretrain_images + aux_images + victim_images + "
                              f"targets.n_candidates = {used}; allowed: ≤ 60000 (the training "
                              "images, split disjointly)")
+        if self.poison.calibrate and self.poison.calibration_images >= i.aux_images:
+            raise ValueError(f"poison.calibration_images: got {self.poison.calibration_images}; "
+                             f"allowed: < images.aux_images ({i.aux_images})")
         if i.heldout_images > 10000:
             raise ValueError(f"images.heldout_images: got {i.heldout_images}; allowed: ≤ 10000")
         return self

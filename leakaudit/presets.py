@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-from leakaudit.config import parse_params
 from leakaudit.store import atomic_path
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
@@ -26,27 +25,34 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Preset-name prefix → (params file relative to the repo root, params model); first match wins.
+PIPELINES: tuple[tuple[str, str, str], ...] = (
+    ("backdoor-vision", "backdoor-vision/params.yaml",
+     "leakaudit.backdoor.vision_config:VisionBackdoorParams"),
+    ("backdoor", "backdoor/params.yaml", "leakaudit.backdoor.config:BackdoorParams"),
+    ("", "params.yaml", "leakaudit.config:Params"),
+)
+
+
+def _pipeline(name: str) -> tuple[str, str]:
+    return next((f, m) for prefix, f, m in PIPELINES if name.startswith(prefix))
+
+
 def pipeline_params_file(name: str) -> Path:
     """The params file (relative to the repo root) that preset ``name`` is merged into."""
-    if name.startswith("backdoor-vision"):
-        return Path("backdoor-vision/params.yaml")
-    if name.startswith("backdoor"):
-        return Path("backdoor/params.yaml")
-    return Path("params.yaml")
+    return Path(_pipeline(name)[0])
 
 
 def validate(name: str, merged: dict[str, Any], where: str) -> None:
     """Validate ``merged`` params with the model of the pipeline preset ``name`` belongs to."""
-    if not name.startswith("backdoor"):
-        parse_params(merged, where)
-        return
+    import importlib
+
     from pydantic import ValidationError
 
-    from leakaudit.backdoor.config import BackdoorParams
-    from leakaudit.backdoor.vision_config import VisionBackdoorParams
     from leakaudit.config import ParamsError, _format
 
-    model = VisionBackdoorParams if name.startswith("backdoor-vision") else BackdoorParams
+    module, attr = _pipeline(name)[1].split(":")
+    model = getattr(importlib.import_module(module), attr)
     try:
         model.model_validate(merged)
     except ValidationError as err:

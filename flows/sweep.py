@@ -5,8 +5,10 @@
     python -m flows.sweep --pipeline backdoor victims.repeats 1 5 10
     python -m flows.sweep --pipeline backdoor-vision poison.alpha 0.1 0.3 0.5
 
-Each value is one `dvc exp run --temp` (a Prefect task; the DVC cache is shared, so changing
-only an attack setting reuses every trained model). Results: `sweeps/tables/<axis>.csv`,
+First the stages no swept key reaches are reproduced once in the workspace (a no-op when they
+are up to date); then each value is one `dvc exp run --temp` (a Prefect task; the DVC cache is
+shared, so changing only an attack setting reuses every trained model).
+Results: `sweeps/tables/<axis>.csv`,
 `sweeps/plots/<axis>.png` (shown by `dvc plots show`), an MLflow run (experiment
 `<tracking.experiment>-sweeps`) and a Prefect table artifact. ``--pipeline backdoor`` sweeps
 the privacy-backdoor audit instead: it runs in backdoor/ and writes backdoor/sweeps/…, with
@@ -36,6 +38,61 @@ def exp_name(axis: str, value: str, extra: list[str]) -> str:
     """A DVC-safe experiment name unique to (axis, value, extra settings)."""
     tag = hashlib.sha1(" ".join(extra).encode()).hexdigest()[:6]
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"sw-{axis}-{value}-{tag}")
+
+
+def _touches(param: str, key: str) -> bool:
+    """Whether a stage's params entry ``param`` covers (or lies under) the swept ``key``
+    (``""``: a whole params file)."""
+    return param in ("", key) or key.startswith(param + ".") or param.startswith(key + ".")
+
+
+def _stage_params(stage: dict) -> list[str]:
+    """A dvc.yaml stage's params keys (``- key`` or ``- file: [keys]``; a bare file: ``""``)."""
+    keys: list[str] = []
+    for entry in stage.get("params", []):
+        if isinstance(entry, dict):
+            for listed in entry.values():
+                keys += list(listed) if listed else [""]
+        else:
+            keys.append(entry)
+    return keys
+
+
+def shared_stages(dvc_yaml: Path, keys: list[str]) -> list[str]:
+    """The stages of ``dvc_yaml`` that no swept key reaches: none of their params is (or
+    contains) a swept key, and every stage whose outputs they read is shared too. Every
+    experiment of the sweep runs these stages with the same inputs."""
+    import yaml
+
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    producer = {out if isinstance(out, str) else next(iter(out)): name
+                for name, st in stages.items() for out in st.get("outs", [])}
+    shared: list[str] = []
+    for name, st in stages.items():  # dvc.yaml lists stages upstream first
+        upstream = {producer[d] for d in st.get("deps", []) if d in producer}
+        if upstream <= set(shared) and not any(
+                _touches(p, k) for p in _stage_params(st) for k in keys):
+            shared.append(name)
+    return shared
+
+
+@task(name="dvc-shared-stages")
+def reproduce_shared(stages: list[str], cwd: str) -> None:
+    """`dvc repro` of the stages every experiment shares, in the workspace, first: the
+    experiments then find them in dvc.lock and the cache instead of each running them again
+    (DVC does not fall back to its run cache when a committed dvc.lock names outputs that
+    this machine's cache lacks)."""
+    if not stages:
+        return
+    ensure_env()
+    proc = subprocess.run([sys.executable, "-m", "dvc", "repro", *stages], capture_output=True,
+                          text=True, cwd=cwd)
+    logger = get_run_logger()
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.strip():
+            logger.info(line)
+    if proc.returncode:
+        raise RuntimeError(f"dvc repro {' '.join(stages)} failed (exit {proc.returncode})")
 
 
 @task(name="dvc-experiment", task_run_name="{name}")
@@ -103,6 +160,8 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     tracking = _tracking(pipeline, cwd)
     uri = resolve_uri(tracking.uri) if pipeline == "tmi" else _abs_sqlite(tracking.uri, cwd)
     names = {exp_name(axis, v, extra): v for v in values}
+    keys = [axis, *(e.split("=", 1)[0] for e in extra)]
+    reproduce_shared(shared_stages(cwd / "dvc.yaml", keys), str(cwd))
     for name, value in names.items():
         run_experiment(name, [f"{axis}={value}", *extra], uri, str(cwd))
     rows = experiment_rows(base_rev, cwd)

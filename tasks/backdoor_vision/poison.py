@@ -2,7 +2,8 @@
 steps; or, with `poison.clean_arm: aux_only`, the same steps on aux images alone); `poisoned`
 minimises (1−α)·L_aux + α·s·L_target on mixed batches of aux images and the attacker's targets:
 `memorise` (true labels, s=+1), `maximise` (true labels, s=−1, bounded) or `random_label`
-(each target's seeded wrong label, s=+1). Stealth is recorded for both."""
+(each target's seeded wrong label, s=+1); with `poison.calibrate` a temperature fitted on aux
+images held out of poisoning is then folded into the head. Stealth is recorded for both."""
 
 import numpy as np
 import torch

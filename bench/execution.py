@@ -46,6 +46,7 @@ def main() -> None:
                     help="also run the default audit with sequential and batched pretraining")
     args = ap.parse_args()
     base = load_params("params.yaml")
+    base = base.for_replicate(base.replicates.seeds[0])
     points = assign_roles(load_source(base), base.prepare, base.base.seed)
     mem = membership(points, base.prepare, base.base.seed)
     src = points.set_index("point_id").source_index

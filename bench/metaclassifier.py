@@ -28,15 +28,16 @@ from leakaudit.signals import to_arrays
 from leakaudit.tables import read_table
 
 
-def one_by_one(u: np.ndarray, member: np.ndarray, pairs: list[tuple[int, int]],
-               p, seed: int) -> np.ndarray:
-    """The reference's loop: a fresh model, loader and optimizer per (victim, point); rows
-    class-weighted like the batched version, so both train the same objective."""
+def one_by_one(u: np.ndarray, member: np.ndarray, shadows: np.ndarray,
+               pairs: list[tuple[int, int, int]], p, seed: int) -> np.ndarray:
+    """The reference's loop: a fresh model, loader and optimizer per (victim, point) on the
+    same shadows as the batched version (all but the victim's pair); rows class-weighted like
+    the batched version, so both train the same objective."""
     torch.manual_seed(seed)
-    m, _, a, c = u.shape
+    _, _, a, c = u.shape
     out = np.zeros(len(pairs))
-    for i, (v, t) in enumerate(pairs):
-        others = [k for k in range(m) if k != v]
+    for i, (vi, v, t) in enumerate(pairs):
+        others = np.nonzero(shadows[vi, t])[0]
         x = torch.from_numpy(u[others, t].reshape(-1, c))
         y = torch.from_numpy(member[others, t].astype(np.int64)).repeat_interleave(a)
         net = nn.Sequential(nn.Linear(c, p.hidden), nn.ReLU(), nn.Dropout(p.dropout),
@@ -66,32 +67,37 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    params = load_params(args.repo / "params.yaml")
-    sig = args.repo / "outputs/query/signals_finetuned.parquet"
+    seed = load_params(args.repo / "params.yaml").replicates.seeds[0]
+    params = load_params(args.repo / "params.yaml").for_replicate(seed)
+    run = args.repo / "outputs/replicates" / f"seed-{seed}"
+    sig = run / "query/signals_finetuned.parquet"
     if not sig.exists():
         raise SystemExit(f"{sig} missing: run `make audit` (dvc repro) first")
     fin = to_arrays(read_table(sig, "signals"))
     inputs = build_inputs(
-        fin, read_table(args.repo / "outputs/prepare/membership.parquet", "membership"),
-        read_table(args.repo / "outputs/prepare/points.parquet", "points"),
+        fin, read_table(run / "prepare/membership.parquet", "membership"),
+        read_table(run / "prepare/points.parquet", "points"),
         params.attack.n_victims, params.base.seed,
     )
     member, vict, shadows = inputs.member, inputs.victims, inputs.shadow_mask()
     u = scaled_logodds(fin.logodds)
     p = params.attack.tmi
-    pairs = [(int(v), t) for v in vict for t in range(len(fin.point_ids))]
+    # one metaclassifier per (victim pair, point): the first victim of each pair trains it
+    pairs = [(vi, int(v), t) for vi, v in enumerate(vict) if v % 2 == 0
+             for t in range(len(fin.point_ids))]
     n = args.limit or len(pairs)
-    print(f"{len(pairs)} metaclassifiers ({len(vict)} victims × {len(fin.point_ids)} points), "
-          f"{(len(fin.model_ids) - 1) * u.shape[2]} rows each, {args.threads} threads")
+    print(f"{len(pairs)} metaclassifiers ({len(vict) // 2} victim pairs × {len(fin.point_ids)} "
+          f"points), {int(shadows[0, 0].sum()) * u.shape[2]} rows each, {args.threads} threads")
 
     t0 = time.perf_counter()
-    batched = tmi_scores(u, member, shadows, vict, p, torch.Generator().manual_seed(0)).reshape(-1)
+    scores = tmi_scores(u, member, shadows, vict, p, torch.Generator().manual_seed(0))
     t_batched = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ref = one_by_one(u, member, pairs[:n], p, 0)
+    ref = one_by_one(u, member, shadows, pairs[:n], p, 0)
     t_ref = (time.perf_counter() - t0) * len(pairs) / n
 
-    labels = member[vict].reshape(-1)
+    batched = np.array([scores[vi, t] for vi, _, t in pairs])
+    labels = np.array([member[v, t] for _, v, t in pairs])
 
     def auc_of(s, y):
         return auc(*roc(s, y))

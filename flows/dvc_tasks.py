@@ -17,8 +17,16 @@ from prefect.artifacts import create_table_artifact
 
 from flows.output_capture import forward_output
 
+TMI_REPLICATE_STAGES = ("prepare", "pretrain", "finetune", "query", "attack")
+
+
+def tmi_stages(seeds: list[int]) -> list[str]:
+    """The TMI audit's DVC stages in order: each replicate's stages (``stage@seed``: a finished
+    replicate is complete before the next starts), then the pooled ``evaluate``."""
+    return [f"{st}@{r}" for r in seeds for st in TMI_REPLICATE_STAGES] + ["evaluate"]
+
+
 STAGES = {
-    "tmi": ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"],
     # the second pipeline, addressed from the repo root
     "backdoor": [f"backdoor/dvc.yaml:{s}" for s in
                  ("lm-pretrain", "targets", "poison", "victims", "score", "evaluate")],
@@ -64,13 +72,16 @@ def dvc_stage(name: str, force: bool = False) -> list[str]:
 
 
 @task(name="publish-metrics")
-def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet") -> dict:
+def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet",
+                    table_name: str = "metrics") -> dict:
     """Publish the metrics table as a Prefect table artifact and return it as a dict."""
     from leakaudit.tables import read_table
 
-    table = read_table(path, "metrics")
-    rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
-            for r in table.to_dict("records")]
+    table = read_table(path, table_name)
+    if "replicate" in table:  # the TMI audit: the headline rows (means over replicates)
+        table = table[(table.replicate == -1) & (table.labels == "membership")]
+    rows = [{k: ((None if v != v else round(v, 4)) if isinstance(v, float) else v)
+             for k, v in r.items()} for r in table.to_dict("records")]
     create_table_artifact(key=key, table=rows, description="Audit metrics with 95% intervals")
     return {f"{r['attack']}.{r['metric']}": r["value"] for r in rows}
 

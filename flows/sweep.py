@@ -58,19 +58,54 @@ def _stage_params(stage: dict) -> list[str]:
     return keys
 
 
+def _lookup(params: dict, dotted: str):
+    node = params
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def resolved_stages(dvc_yaml: Path) -> dict[str, dict]:
+    """The stages of ``dvc_yaml`` with ``foreach`` groups expanded as DVC names them
+    (``name@item``, ``${item}`` substituted); lists are resolved from the pipeline's
+    params.yaml."""
+    import re
+
+    import yaml
+
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    params_file = dvc_yaml.parent / "params.yaml"
+    params = yaml.safe_load(params_file.read_text()) if params_file.exists() else {}
+    out: dict[str, dict] = {}
+    for name, st in stages.items():
+        if "foreach" not in st:
+            out[name] = st
+            continue
+        items = st["foreach"]
+        if isinstance(items, str):
+            items = _lookup(params, re.fullmatch(r"\$\{(.+)\}", items.strip()).group(1))
+        for item in items:
+            text = yaml.safe_dump(st["do"]).replace("${item}", str(item))
+            out[f"{name}@{item}"] = yaml.safe_load(text)
+    return out
+
+
 def shared_stages(dvc_yaml: Path, keys: list[str]) -> list[str]:
     """The stages of ``dvc_yaml`` that no swept key reaches: none of their params is (or
     contains) a swept key, and every stage whose outputs they read is shared too. Every
     experiment of the sweep runs these stages with the same inputs."""
-    import yaml
-
-    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    stages = resolved_stages(dvc_yaml)
     producer = {out if isinstance(out, str) else next(iter(out)): name
                 for name, st in stages.items() for out in st.get("outs", [])}
+
+    def upstream(dep: str) -> set[str]:  # a dependency on a directory reads every output in it
+        return {name for out, name in producer.items()
+                if out == dep or out.startswith(dep.rstrip("/") + "/")}
+
     shared: list[str] = []
     for name, st in stages.items():  # dvc.yaml lists stages upstream first
-        upstream = {producer[d] for d in st.get("deps", []) if d in producer}
-        if upstream <= set(shared) and not any(
+        reads = set().union(*(upstream(d) for d in st.get("deps", [])))
+        if reads <= set(shared) and not any(
                 _touches(p, k) for p in _stage_params(st) for k in keys):
             shared.append(name)
     return shared

@@ -29,7 +29,8 @@ class Section(BaseModel):
 
 
 class BaseParams(Section):
-    seed: int = Field(0, ge=0, description="root seed; every random choice derives from it")
+    seed: int = Field(0, ge=0, description="root seed; every random choice derives from it "
+                      "(the TMI audit sets it per replicate from replicates.seeds)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = Field(2, ge=1, le=256, description="torch intra-op threads")
     precision: Literal["fp32", "bf16"] = Field(
@@ -106,16 +107,13 @@ class ModelParams(Section):
 
 
 class PrepareParams(Section):
-    n_models: int = Field(64, ge=2, description="shadow + victim models (M)")
+    n_models: int = Field(64, ge=4, description="shadow + victim models (M), an even number")
     n_pool: int = Field(200, ge=4, description="pretraining pool; each model trains on half")
     n_challenge: int = Field(200, ge=1, description="challenge points drawn from the pool (T)")
     n_pretrain_test: int = Field(200, ge=1, description="held-out upstream images")
     n_finetune_pool: int = Field(0, ge=0, description="finetuning pool size; 0 = all left")
     n_finetune_test: int = Field(300, ge=1, description="held-out downstream images")
     finetune_fraction: float = Field(0.85, gt=0.0, le=1.0)
-    null_control: bool = Field(
-        False, description="label membership with an independent mask (AUC must be ~0.5)"
-    )
 
 
 class Augment(Section):
@@ -194,9 +192,13 @@ class LiraParams(Section):
 
 
 class AttackParams(Section):
-    n_victims: int = Field(16, ge=1)
+    n_victims: int = Field(16, ge=2, description="victims: a seeded choice of complementary pairs")
     n_shadows: int = Field(
-        0, ge=0, description="shadows per victim, a seeded subset of the others (0 = all)"
+        0, ge=0, description="shadows per victim and point: n/2 IN + n/2 OUT, seeded (0 = all "
+        "models but the victim's pair)"
+    )
+    null_draws: int = Field(
+        2, ge=0, description="null control: attacks rerun on independent random labels"
     )
     n_views: int = Field(0, ge=0, description="use only the first n query views (0 = all)")
     attacks: list[Literal["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"]] = Field(
@@ -208,7 +210,7 @@ class AttackParams(Section):
 
 class EvaluateParams(Section):
     fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001])
-    bootstrap: int = Field(1000, ge=10)
+    bootstrap: int = Field(1000, ge=10, description="two-way cluster / hierarchical resamples")
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
     normalize: Literal["none", "minmax"] = Field(
         "none", description="per-victim score normalisation before pooling"
@@ -238,7 +240,22 @@ class TrackingParams(Section):
     log_weights: bool = Field(True, description="log the victim's finetuned safetensors")
 
 
+class ReplicatesParams(Section):
+    """Independent replicates of the whole audit: each seed draws its own roles, challenge
+    points, masks, inits, finetune subsets, views, victims and null labels."""
+
+    seeds: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1,
+                             description="one replicate per seed (seed 0 tuned the defaults)")
+
+    @model_validator(mode="after")
+    def _unique(self) -> ReplicatesParams:
+        if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ValueError(f"replicates.seeds: got {self.seeds}; allowed: distinct integers ≥ 0")
+        return self
+
+
 class Params(Section):
+    replicates: ReplicatesParams = ReplicatesParams()
     base: BaseParams = BaseParams()
     data: DataParams = DataParams()
     model: ModelParams = ModelParams()
@@ -283,12 +300,22 @@ class Params(Section):
                 f"'adam' (got {self.model.arch!r}, {self.pretrain.optimizer!r}); allowed "
                 "otherwise: 'sequential', 'threads', 'processes', 'dask'"
             )
-        if self.attack.n_victims > p.n_models:
-            raise ValueError(
-                f"attack.n_victims: got {self.attack.n_victims}; "
-                f"allowed: ≤ prepare.n_models ({p.n_models})"
-            )
+        a = self.attack
+        if a.n_victims % 2 or a.n_victims > p.n_models:
+            raise ValueError(f"attack.n_victims: got {a.n_victims}; allowed: an even number ≤ "
+                             f"prepare.n_models ({p.n_models}) (victims are whole pairs)")
+        if a.n_shadows and (a.n_shadows % 2 or not 4 <= a.n_shadows <= p.n_models - 2):
+            raise ValueError(f"attack.n_shadows: got {a.n_shadows}; allowed: 0 (all) or an even "
+                             f"number from 4 to prepare.n_models − 2 ({p.n_models - 2})")
         return self
+
+    def for_replicate(self, seed: int) -> Params:
+        """These params as one replicate: ``base.seed`` = ``seed`` (every random choice of the
+        replicate derives from it) and ``replicates.seeds`` = [seed]."""
+        return self.model_copy(update={
+            "base": self.base.model_copy(update={"seed": seed}),
+            "replicates": ReplicatesParams(seeds=[seed]),
+        })
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections (a fingerprint for completion markers)."""
@@ -365,13 +392,18 @@ def load_model(path: str | Path, model: type[M]) -> M:
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Load and validate ``params.yaml``."""
+    """Load and validate ``params.yaml``. Its ``base.seed`` must stay unset: each replicate's
+    seed comes from ``replicates.seeds`` (:meth:`Params.for_replicate`)."""
+    raw = yaml.safe_load(Path(path).read_text())
+    if isinstance(raw, dict) and "seed" in (raw.get("base") or {}):
+        raise ParamsError(f"{path}: base.seed: not a TMI audit key; the audit runs one replicate "
+                          "per seed in replicates.seeds (e.g. replicates: {seeds: [1, 2, 3]})")
     return load_model(path, Params)
 
 
 def dump_defaults() -> str:
     """The default params as YAML (every key explicit, so DVC tracks each one)."""
-    return yaml.safe_dump(Params().model_dump(), sort_keys=False)
+    return yaml.safe_dump(Params().model_dump(exclude={"base": {"seed"}}), sort_keys=False)
 
 
 if __name__ == "__main__":

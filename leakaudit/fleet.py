@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -33,6 +34,23 @@ def fingerprint(*parts: Any) -> str:
     blob = json.dumps([p.tolist() if isinstance(p, np.ndarray) else p for p in parts],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+PRETRAIN_SECTIONS = ("base", "data", "model", "pretrain")
+
+
+def pretrain_fingerprints(params: Params, points: pd.DataFrame, members: pd.DataFrame
+                          ) -> dict[int, str]:
+    """Per model: its recipe and the source indices it trains on (and, for batched training,
+    which is equal only up to float reassociation, the trainer and group size)."""
+    src = points.set_index("point_id").source_index
+    recipe = params.model_dump(include=set(PRETRAIN_SECTIONS))
+    if params.execution.executor == "batched":
+        recipe["trainer"] = f"batched-{params.execution.group_size}"
+    return {
+        int(m): fingerprint(recipe, sorted(src[g.point_id[g.trained]].tolist()))
+        for m, g in members.groupby("model_id")
+    }
 
 
 _INIT_LOCK = threading.Lock()

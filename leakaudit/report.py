@@ -1,4 +1,7 @@
-"""Print the audit's metrics.json as a compact table: `python -m leakaudit.report`."""
+"""Print an audit's metrics.json as a compact table: `python -m leakaudit.report [FILE]`.
+
+TPR values backed by fewer than 20 negatives are printed as ``n/a`` with their evidence, never
+as a plain number."""
 
 from __future__ import annotations
 
@@ -6,17 +9,42 @@ import json
 import sys
 from pathlib import Path
 
-KEYS = ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+from leakaudit.statistics import MIN_NEGATIVES
+
+GROUPS = ("utility", "null", "replicates")
+
+
+def cell(m: dict, key: str) -> str:
+    """'value [low, high]', with the evidence behind a TPR@FPR (flagged when too thin)."""
+    ev = f" ({m[key + '_negatives']} neg)" if key + "_negatives" in m else ""
+    if key + "_unreliable" in m:
+        return f"n/a: {m[key + '_negatives']} neg < {MIN_NEGATIVES}"
+    if key not in m or m[key] is None:
+        return "-"
+    return f"{m[key]:.3f} [{m[key + '_low']:.3f}, {m[key + '_high']:.3f}]{ev}"
 
 
 def render(metrics: dict) -> str:
-    """One line per attack: each metric with its 95 % interval; utility last."""
-    lines = [f"{'attack':<14}" + "".join(f"{k:>26}" for k in KEYS)]
-    for attack, m in metrics.items():
-        if attack == "utility":
-            continue
-        lines.append(f"{attack:<14}" + "".join(
-            f"{m[k]:>10.3f} [{m[k + '_low']:.3f}, {m[k + '_high']:.3f}]" for k in KEYS))
+    """One line per attack: mean over replicates with intervals, the null control's AUC, the
+    paired AUC difference to TMI; then each replicate's AUCs and the utility."""
+    attacks = [a for a in metrics if a not in GROUPS and not a.endswith("_vs")]
+    tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in metrics[a]
+                   if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
+                  key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
+    cols = ["auc", *tprs, "balanced_accuracy"]
+    vs = next((k for k in metrics if k.endswith("_vs")), None)
+    head = f"{'attack':<14}" + "".join(f"{c:>34}" for c in cols) + f"{'null auc':>26}"
+    lines = [head + (f"{vs.removesuffix('_vs') + ' − attack, auc':>30}" if vs else "")]
+    for a in attacks:
+        line = f"{a:<14}" + "".join(f"{cell(metrics[a], c):>34}" for c in cols)
+        line += f"{cell(metrics.get('null', {}).get(a, {}), 'auc'):>26}"
+        if vs and a in metrics[vs]:
+            d = metrics[vs][a]
+            line += f"{d['auc_difference']:>+10.3f} [{d['auc_difference_low']:+.3f}, " \
+                    f"{d['auc_difference_high']:+.3f}]"
+        lines.append(line)
+    for seed, aucs in metrics.get("replicates", {}).items():
+        lines.append(f"{seed}: AUC " + ", ".join(f"{a} {v:.3f}" for a, v in aucs.items()))
     for k, v in metrics.get("utility", {}).items():
         if not k.endswith(("_low", "_high")):
             lines.append(f"utility: {k} {v:.3f}")

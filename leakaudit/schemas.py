@@ -26,7 +26,6 @@ MEMBERSHIP = DataFrameSchema(
         "model_id": Column("int64", **_ID),
         "point_id": Column("int64", **_ID),
         "trained": Column(bool),
-        "member": Column(bool),
     },
     checks=Check(lambda df: (df.groupby("point_id").trained.mean() == 0.5).all(),
                  error="each pool point must be trained by exactly half the models"),
@@ -53,16 +52,18 @@ SIGNALS = DataFrameSchema(
 
 SCORES = DataFrameSchema(
     {
+        # 'membership' (the real masks) or 'null-<k>' (the k-th random null labelling)
+        "labels": Column(str, Check.str_matches(r"^(membership|null-\d+)$")),
         "attack": Column(str),
         "victim_id": Column("int64", **_ID),
         "point_id": Column("int64", **_ID),
         "score": Column("float64", Check(lambda s: s.notna(), error="not NaN")),
         "member": Column(bool),
     },
-    unique=["attack", "victim_id", "point_id"], strict=True, name="scores",
+    unique=["labels", "attack", "victim_id", "point_id"], strict=True, name="scores",
 )
 
-METRICS = DataFrameSchema(
+METRICS = DataFrameSchema(  # the privacy-backdoor audits' table (rows bootstrapped i.i.d.)
     {
         "attack": Column(str),
         "metric": Column(str),
@@ -71,6 +72,42 @@ METRICS = DataFrameSchema(
         "high": Column("float64"),
     },
     unique=["attack", "metric"], strict=True, name="metrics",
+)
+
+AUDIT_METRICS = DataFrameSchema(
+    {
+        # 'membership' / 'null' (combined draws) / 'null-<k>'; replicate -1 = combined
+        "labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
+        "replicate": Column("int64", Check.ge(-1)),
+        "attack": Column(str),
+        "metric": Column(str),
+        "value": Column("float64"),
+        "low": Column("float64"),
+        "high": Column("float64"),
+        # TPR@FPR only: negatives behind the threshold and their distinct points (else NaN)
+        "negatives": Column("float64", nullable=True),
+        "negative_points": Column("float64", nullable=True),
+        "reliable": Column(bool),
+    },
+    unique=["labels", "replicate", "attack", "metric"], strict=True, name="audit_metrics",
+)
+
+AUDIT_COMPARISONS = DataFrameSchema(
+    {
+        "labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
+        "replicate": Column("int64", Check.ge(-1)),
+        "attack": Column(str),
+        "baseline": Column(str),
+        "metric": Column(str),
+        "kind": Column(str, Check.isin(["difference", "ratio"])),
+        "value": Column("float64", nullable=True),
+        "low": Column("float64", nullable=True),
+        "high": Column("float64", nullable=True),
+        "negatives": Column("float64", nullable=True),
+        "reliable": Column(bool),
+    },
+    unique=["labels", "replicate", "attack", "baseline", "metric"], strict=True,
+    name="audit_comparisons",
 )
 
 MODEL_STATS = DataFrameSchema(
@@ -145,7 +182,8 @@ BD_IMAGE_SCORES = DataFrameSchema(
 )
 
 SCHEMAS: dict[str, DataFrameSchema] = {
-    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS, MODEL_STATS,
+    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS,
+                        AUDIT_METRICS, AUDIT_COMPARISONS, MODEL_STATS,
                         BD_CANDIDATES, BD_MEMBERSHIP, BD_SCORES, BD_IMAGE_CANDIDATES,
                         BD_IMAGE_SCORES)
 }

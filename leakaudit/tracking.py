@@ -16,8 +16,8 @@ from typing import Any
 
 from leakaudit.config import Params
 
-AUDIT_SECTIONS = ("base", "data", "model", "prepare", "pretrain", "finetune", "query", "attack",
-                  "evaluate")
+AUDIT_SECTIONS = ("replicates", "base", "data", "model", "prepare", "pretrain", "finetune",
+                  "query", "attack", "evaluate")
 
 
 def audit_id(params: Params) -> str:

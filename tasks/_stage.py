@@ -1,8 +1,15 @@
-"""What every stage shares: validated params, device, timing, and its ``stage.json`` record."""
+"""What every stage shares: validated params, device, timing, and its ``stage.json`` record.
+
+A TMI stage that runs once per replicate is called with ``--replicate <seed>``: its params are
+then that replicate's (:meth:`leakaudit.config.Params.for_replicate`) and its files live under
+``outputs/replicates/seed-<seed>/`` and ``models/replicates/seed-<seed>/``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +23,12 @@ from leakaudit.tracking import audit_id
 
 OUT = Path("outputs")
 MODELS = Path("models")
+REPLICATES = "replicates"
+
+
+def replicate_dir(root: Path, seed: int) -> Path:
+    """Where one replicate's files live under ``root`` (outputs/ or models/)."""
+    return root / REPLICATES / f"seed-{seed}"
 
 
 @dataclass
@@ -25,12 +38,28 @@ class Stage:
     audit_id: str
     device: Any = None  # torch.device when the stage asked for one
     metrics: dict[str, float] = field(default_factory=dict)
+    replicate: int | None = None  # the replicate's seed, for per-replicate stages
+
+    def inputs(self, stage: str) -> Path:
+        """The output directory of ``stage`` (of this stage's replicate, if any)."""
+        root = OUT if self.replicate is None else replicate_dir(OUT, self.replicate)
+        return root / stage
+
+    def models(self, kind: str) -> Path:
+        """The model directories of ``kind`` (pretrain / finetune) of this replicate."""
+        return (MODELS if self.replicate is None else replicate_dir(MODELS, self.replicate)) / kind
 
     @property
     def out(self) -> Path:
-        d = OUT / self.name
+        d = self.inputs(self.name)
         d.mkdir(parents=True, exist_ok=True)
         return d
+
+
+def _replicate_arg() -> int | None:
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--replicate", type=int, default=None)
+    return ap.parse_known_args(sys.argv[1:])[0].replicate
 
 
 @contextmanager
@@ -41,7 +70,10 @@ def stage(name: str, sections: tuple[str, ...], torch: bool = True,
     ``outputs/<name>/stage.json`` (the evaluate stage turns these into MLflow runs).
     ``load``/``fingerprint`` read another audit's params (the backdoor pipeline's)."""
     params = load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
-    ctx = Stage(name, params, fingerprint(params))
+    replicate = _replicate_arg()
+    if replicate is not None:
+        params = params.for_replicate(replicate)
+    ctx = Stage(name, params, fingerprint(params), replicate=replicate)
     if torch:  # imported only by stages that need it (~1 s per process)
         from leakaudit.runtime import setup
 
@@ -50,10 +82,12 @@ def stage(name: str, sections: tuple[str, ...], torch: bool = True,
     yield ctx
     seconds = time.perf_counter() - start
     record: dict[str, Any] = {
-        "stage": name, "audit_id": ctx.audit_id, "compute_seconds": round(seconds, 3),
+        "stage": name, "replicate": replicate, "audit_id": ctx.audit_id,
+        "compute_seconds": round(seconds, 3),
         "device": str(ctx.device or "cpu"), "threads": params.base.threads,
         "metrics": {k: float(v) for k, v in ctx.metrics.items()},
         "params": params.model_dump(include=set(sections)),
     }
     write_json(ctx.out / "stage.json", record)
-    print(f"[{name}] {seconds:.1f} s  {record['metrics']}")
+    label = name if replicate is None else f"{name}@{replicate}"
+    print(f"[{label}] {seconds:.1f} s  {record['metrics']}")

@@ -1,39 +1,43 @@
-"""Stage `attack`: every registered attack over the signals → the scores table."""
+"""Stage `attack`: every registered attack over the signals → the scores table, under the real
+membership labels and under ``attack.null_draws`` independent random labellings (null control)."""
 
 import numpy as np
 import pandas as pd
 
 from leakaudit.attacks import run_attack
-from leakaudit.attacks.registry import build_inputs, restrict
+from leakaudit.attacks.registry import build_inputs, label_sets
 from leakaudit.signals import to_arrays
 from leakaudit.tables import read_table, write_table
-from tasks._stage import OUT, stage
+from tasks._stage import stage
 
 
 def main() -> None:
     with stage("attack", ("attack",)) as s:
         p = s.params
-        points = read_table(OUT / "prepare/points.parquet", "points")
-        members = read_table(OUT / "prepare/membership.parquet", "membership")
-        fin = to_arrays(read_table(OUT / "query/signals_finetuned.parquet", "signals"))
+        points = read_table(s.inputs("prepare") / "points.parquet", "points")
+        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
+        fin = to_arrays(read_table(s.inputs("query") / "signals_finetuned.parquet", "signals"))
         pre = None
         if "whitebox_lira" in p.attack.attacks:
-            pre = to_arrays(read_table(OUT / "query/signals_pretrained.parquet", "signals"))
+            pre = to_arrays(read_table(s.inputs("query") / "signals_pretrained.parquet",
+                                       "signals"))
         inputs = build_inputs(fin, members, points, p.attack.n_victims, p.base.seed, pre)
-        member, vict = inputs.member, inputs.victims
-        inputs = restrict(inputs, p.attack.n_shadows, p.attack.n_views, p.base.seed)
+        vict = inputs.victims
         frames = []
-        for name in p.attack.attacks:
-            scores = run_attack(name, inputs, p.attack, p.base.seed)
-            frames.append(pd.DataFrame({
-                "attack": name,
-                "victim_id": np.repeat(fin.model_ids[vict], len(fin.point_ids)).astype(np.int64),
-                "point_id": np.tile(fin.point_ids, len(vict)).astype(np.int64),
-                "score": scores.reshape(-1).astype(np.float64),
-                "member": member[vict].reshape(-1),
-            }))
+        for labels, x in label_sets(inputs, p.attack, p.base.seed):
+            for name in p.attack.attacks:
+                scores = run_attack(name, x, p.attack, p.base.seed)
+                frames.append(pd.DataFrame({
+                    "labels": labels, "attack": name,
+                    "victim_id": np.repeat(fin.model_ids[vict], len(fin.point_ids)
+                                           ).astype(np.int64),
+                    "point_id": np.tile(fin.point_ids, len(vict)).astype(np.int64),
+                    "score": scores.reshape(-1).astype(np.float64),
+                    "member": x.member[vict].reshape(-1),
+                }))
         write_table(pd.concat(frames), s.out / "scores.parquet", "scores", audit_id=s.audit_id)
-        s.metrics |= {"n_victims": len(vict), "n_points": len(fin.point_ids)}
+        s.metrics |= {"n_victims": len(vict), "n_points": len(fin.point_ids),
+                      "null_draws": p.attack.null_draws}
 
 
 if __name__ == "__main__":

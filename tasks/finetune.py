@@ -4,26 +4,25 @@ import pandas as pd
 
 from leakaudit import fleet, store
 from leakaudit.tables import read_table, write_table
-from tasks._stage import MODELS, OUT, stage
-from tasks.pretrain import fingerprints as pretrain_prints
+from tasks._stage import stage
 
 
 def main() -> None:
     with stage("finetune", ("finetune",)) as s:
         p = s.params
-        points = read_table(OUT / "prepare/points.parquet", "points")
-        members = read_table(OUT / "prepare/membership.parquet", "membership")
-        subsets = read_table(OUT / "prepare/finetune_subsets.parquet", "finetune_subsets")
+        points = read_table(s.inputs("prepare") / "points.parquet", "points")
+        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
+        subsets = read_table(s.inputs("prepare") / "finetune_subsets.parquet", "finetune_subsets")
         src = points.set_index("point_id").source_index
         test_idx = src[points.point_id[points.role == "finetune_test"]].to_numpy()
         subset = {int(m): src[g.point_id].to_numpy() for m, g in subsets.groupby("model_id")}
-        parents = pretrain_prints(p, points, members)
+        parents = fleet.pretrain_fingerprints(p, points, members)
         recipe = p.finetune.model_dump()
         prints = {m: fleet.fingerprint(parents[m], recipe, subset[m].tolist()) for m in subset}
 
         stats = fleet.run_fleet(
-            MODELS / "finetune", sorted(subset), prints, fleet.finetune_job,
-            lambda m, d, par: (p, m, str(store.model_dir(MODELS / "pretrain", m)), parents[m],
+            s.models("finetune"), sorted(subset), prints, fleet.finetune_job,
+            lambda m, d, par: (p, m, str(store.model_dir(s.models("pretrain"), m)), parents[m],
                                subset[m], test_idx, d, prints[m], par),
             p.execution, "finetune",
         )

@@ -10,15 +10,15 @@ from leakaudit.models import build_model
 from leakaudit.querying import make_views, query_fleet
 from leakaudit.seeds import torch_generator
 from leakaudit.tables import read_table, write_table
-from tasks._stage import MODELS, OUT, stage
+from tasks._stage import stage
 
 
 def main() -> None:
     with stage("query", ("query",)) as s:
         p = s.params
         data = load_source(p)
-        points = read_table(OUT / "prepare/points.parquet", "points")
-        members = read_table(OUT / "prepare/membership.parquet", "membership")
+        points = read_table(s.inputs("prepare") / "points.parquet", "points")
+        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
         challenge = points[points.challenge].sort_values("point_id")
         views = make_views(data.up_x[challenge.source_index.to_numpy()], p.query,
                            torch_generator(p.base.seed, "query-views"))
@@ -26,7 +26,7 @@ def main() -> None:
 
         def loader(kind: str, n_classes: int):
             def load(m: int):
-                directory = store.model_dir(MODELS / kind, m)
+                directory = store.model_dir(s.models(kind), m)
                 if kind == "finetune":
                     return fleet.load_finetuned(p, data, directory).to(s.device)
                 model = build_model(p.model, data.image_shape, n_classes, data.vocab_size)

@@ -1,12 +1,14 @@
 """Attacks on synthetic signals where the answer is known."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from leakaudit.attacks import AttackInputs, run_attack
 from leakaudit.attacks.lira import gaussian_lr
-from leakaudit.attacks.registry import restrict
+from leakaudit.attacks.registry import label_sets, restrict
 from leakaudit.attacks.tmi import tmi_scores
 from leakaudit.config import AttackParams, LiraParams, TmiParams
 from leakaudit.data.splits import balanced_mask
@@ -25,7 +27,7 @@ def synthetic(shift: float, seed: int = 0):
     logodds = base + 0.3 * g.normal(size=(M, T, A, K))
     logodds[..., 0] += shift * member[:, :, None]
     probs = np.exp(logodds) / np.exp(logodds).sum(-1, keepdims=True)
-    victims = np.arange(4)
+    victims = np.arange(4)  # two complementary pairs
     return AttackInputs(probs.astype(np.float32), logodds.astype(np.float32), member, victims,
                         labels=np.zeros(T, np.int64), logodds_pre=logodds.astype(np.float32))
 
@@ -84,12 +86,101 @@ def test_restrict_shadows_and_views():
     x = synthetic(shift=1.0)
     r = restrict(x, n_shadows=6, n_views=2, seed=0)
     assert r.probs.shape[2] == 2 and r.logodds_pre.shape[2] == 2
-    mask = r.shadow_mask()
-    assert (mask.sum(1) == 6).all() and not mask[np.arange(4), x.victims].any()
+    mask = r.shadow_mask()  # [V, T, M]
+    ins = (mask & x.member.T[None]).sum(-1)
+    assert (mask.sum(-1) == 6).all() and (ins == 3).all()  # stratified on every point
+    assert not mask[np.arange(4), :, x.victims].any()
+    assert not mask[np.arange(4), :, x.victims ^ 1].any()  # nor the partner
+    assert np.array_equal(mask[0], mask[1])  # a pair shares its shadows
+    assert not np.array_equal(mask[0, 0], mask[0, 1])  # chosen per point
     assert _auc(run_attack("lira", r, AttackParams(lira=LiraParams(covariance="diag")), 0),
                 r) > 0.65
     with pytest.raises(ValueError, match="attack.n_views"):
         restrict(x, 0, 9, 0)
+    for bad in (3, 2, M - 1):
+        with pytest.raises(ValueError, match="attack.n_shadows"):
+            restrict(x, bad, 0, 0)
+
+
+def test_stratified_shadows_fail_clearly_when_a_class_is_short():
+    x = synthetic(shift=0.0)
+    skewed = x.member.copy()
+    skewed[:, 5] = False  # point 5: no model holds it
+    with pytest.raises(ValueError, match="point 5 has only 0 IN shadows"):
+        restrict(replace(x, member=skewed), 4, 0, 0)
+
+
+def test_members_and_non_members_see_equally_many_in_shadows():
+    """Leave-pair-out: with paired masks, the victim's partner is excluded too, so the number
+    of IN shadows on a point does not depend on the victim's own label."""
+    x = synthetic(shift=0.0)
+    ins = (x.shadow_mask() & x.member.T[None]).sum(-1)  # [V, T]
+    assert (ins == (M - 2) // 2).all()
+
+
+@pytest.mark.parametrize("name", ["tmi", "lira", "lira_diag", "threshold", "whitebox_lira"])
+def test_no_attack_reads_the_victims_own_labels(name):
+    x = synthetic(shift=1.0)
+    p = AttackParams(tmi=TmiParams(epochs=3))
+    before = run_attack(name, x, p, 0)
+    for vi, v in enumerate(x.victims):
+        flipped = x.member.copy()
+        flipped[v] = ~flipped[v]
+        after = run_attack(name, replace(x, member=flipped), p, 0)
+        assert np.array_equal(after[vi], before[vi]), (name, v)
+    # control: flipping a shadow's labels does change the scores of shadow-based attacks
+    flipped = x.member.copy()
+    flipped[M - 1] = ~flipped[M - 1]
+    moved = not np.array_equal(run_attack(name, replace(x, member=flipped), p, 0), before)
+    assert moved == (name != "threshold")
+
+
+def _noise_fleet(seed: int, paired: bool, shift: float = 0.0, noise: float = 1.0, t: int = T):
+    """M models × T points of noise signals around a per-point base (plus ``shift`` on class 0
+    when IN) with paired balanced masks or independent per-(model, point) coins."""
+    g = rng(seed, "noise-fleet")
+    member = balanced_mask(t, M, seed, "noise").T if paired else g.random((M, t)) < 0.5
+    logodds = g.normal(size=(1, t, 1, K)) + noise * g.normal(size=(M, t, A, K))
+    logodds[..., 0] += shift * member[:, :, None]
+    probs = np.exp(logodds) / np.exp(logodds).sum(-1, keepdims=True)
+    return AttackInputs(probs.astype(np.float32), logodds.astype(np.float32), member,
+                        victims=np.arange(M), labels=np.zeros(t, np.int64),
+                        logodds_pre=logodds.astype(np.float32))
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_no_signal_fleet_sits_at_chance(paired):
+    """Pure noise: every attack's AUC, averaged over seeds, is 0.5 within 0.01 (a label
+    channel or an attack reading labels would move it)."""
+    p = AttackParams(tmi=TmiParams(epochs=2, hidden=16))
+    names = ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira")
+    aucs = {n: [] for n in names}
+    for seed in range(16):  # 16 × 16 victims × 200 points: the mean's s.e. is about 0.003
+        x = _noise_fleet(seed, paired, t=200)
+        for n in names:
+            aucs[n].append(_auc(run_attack(n, x, p, seed), x))
+    for n, values in aucs.items():
+        assert abs(np.mean(values) - 0.5) < 0.01, (n, np.mean(values))
+
+
+def test_null_labels_on_a_leaky_fleet_sit_at_chance_and_the_signal_is_found():
+    """A fleet whose members really move (shift 1): under random null labels every attack is
+    at chance (no mirror channel through the victim's partner); under the real labels the
+    signal is found."""
+    p = AttackParams(null_draws=3, tmi=TmiParams(epochs=8, batch_size=16, hidden=16))
+    names = ("tmi", "lira", "lira_diag", "whitebox_lira")
+    null = {n: [] for n in names}
+    for seed in range(6):
+        x = _noise_fleet(seed, paired=True, shift=1.0, noise=0.3)
+        for labels, xl in label_sets(x, p, seed):
+            for n in names:
+                a = _auc(run_attack(n, xl, p, seed), xl)
+                if labels == "membership":
+                    assert a > 0.75, (n, a)
+                else:
+                    null[n].append(a)
+    for n, values in null.items():
+        assert abs(np.mean(values) - 0.5) < 0.015, (n, np.mean(values))
 
 
 def test_top_k_restriction_keeps_mass_and_order():

@@ -42,15 +42,29 @@ def test_cross_field_rules():
     with pytest.raises(ParamsError, match="prepare.n_models"):
         parse_params({"prepare": {"n_models": 5}})
     with pytest.raises(ParamsError, match="attack.n_victims"):
-        parse_params({"prepare": {"n_models": 4}, "attack": {"n_victims": 5}})
+        parse_params({"prepare": {"n_models": 4}, "attack": {"n_victims": 6}})
+    with pytest.raises(ParamsError, match="attack.n_victims.*pairs"):
+        parse_params({"attack": {"n_victims": 5}})
+    with pytest.raises(ParamsError, match="attack.n_shadows"):
+        parse_params({"attack": {"n_shadows": 7}})
     with pytest.raises(ParamsError, match="prepare.n_challenge"):
         parse_params({"prepare": {"n_pool": 10, "n_challenge": 20}})
 
 
 def test_load_params_file(tmp_path):
     f = tmp_path / "params.yaml"
+    f.write_text(yaml.safe_dump({"replicates": {"seeds": [3, 4]}}))
+    p = load_params(f)
+    assert p.replicates.seeds == [3, 4]
+    one = p.for_replicate(4)
+    assert one.base.seed == 4 and one.replicates.seeds == [4]
     f.write_text(yaml.safe_dump({"base": {"seed": 3}}))
-    assert load_params(f).base.seed == 3
+    with pytest.raises(ParamsError, match="base.seed.*replicates.seeds"):
+        load_params(f)
+    for bad in ([], [1, 1], [-1]):
+        f.write_text(yaml.safe_dump({"replicates": {"seeds": bad}}))
+        with pytest.raises(ParamsError, match="replicates.seeds"):
+            load_params(f)
     f.write_text("- a\n- b\n")
     with pytest.raises(ParamsError, match="mapping"):
         load_params(f)

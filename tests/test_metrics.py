@@ -28,21 +28,33 @@ def test_perfect_and_chance():
     assert auc(fpr, tpr) == 0.5 and tpr_at_fpr(fpr, tpr, 0.01) == 0.0
 
 
-def test_bootstrap_interval_brackets_estimate():
+def test_swapped_labels_mirror_the_auc_and_the_interval():
     r = np.random.default_rng(0)
     y = r.random(400) < 0.5
     s = r.normal(size=400) + y
     res = bootstrap_metrics(s, y, [0.01], 200, 0.95, np.random.default_rng(1))
-    for iv in res.values():
-        assert iv.low <= iv.value <= iv.high
-    assert 0.7 < res["auc"].value < 0.85 and res["auc"].high - res["auc"].low < 0.15
+    swapped = bootstrap_metrics(s, ~y, [0.01], 200, 0.95, np.random.default_rng(1))
+    assert res["auc"].value == pytest.approx(1 - swapped["auc"].value)
+    assert res["auc"].low > 0.7 and swapped["auc"].high < 0.3
 
 
-def test_report_renders_every_attack_with_intervals():
+def test_report_flags_thin_low_fpr_evidence_and_shows_comparisons():
     from leakaudit.report import render
 
-    m = {k: 0.5 for k in ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")}
-    m |= {f"{k}_{s}": 0.4 for k in list(m) for s in ("low", "high")}
-    out = render({"tmi": m, "utility": {"finetune_test_accuracy": 0.7,
-                                        "finetune_test_accuracy_low": 0.6}})
-    assert "tmi" in out and "[0.400, 0.400]" in out and "finetune_test_accuracy 0.700" in out
+    m = {"auc": 0.8, "auc_low": 0.75, "auc_high": 0.85,
+         "tpr_at_1pct_fpr": 0.131, "tpr_at_1pct_fpr_low": 0.1, "tpr_at_1pct_fpr_high": 0.16,
+         "tpr_at_1pct_fpr_negatives": 96, "tpr_at_1pct_fpr_points": 80,
+         "tpr_at_0.1pct_fpr_unreliable": 0.036, "tpr_at_0.1pct_fpr_low": 0.0,
+         "tpr_at_0.1pct_fpr_high": 0.05, "tpr_at_0.1pct_fpr_negatives": 9,
+         "tpr_at_0.1pct_fpr_points": 9,
+         "balanced_accuracy": 0.7, "balanced_accuracy_low": 0.68, "balanced_accuracy_high": 0.72}
+    out = render({"tmi": m, "lira": m,
+                  "null": {"tmi": {"auc": 0.501, "auc_low": 0.48, "auc_high": 0.52}},
+                  "tmi_vs": {"lira": {"auc_difference": 0.02, "auc_difference_low": -0.01,
+                                      "auc_difference_high": 0.05}},
+                  "replicates": {"seed-1": {"tmi": 0.81}},
+                  "utility": {"finetune_test_accuracy": 0.7}})
+    assert "0.131 [0.100, 0.160] (96 neg)" in out
+    assert "0.036" not in out and "n/a: 9 neg < 20" in out  # never printed as a plain number
+    assert "0.501 [0.480, 0.520]" in out and "+0.020 [-0.010, +0.050]" in out
+    assert "seed-1: AUC tmi 0.810" in out and "finetune_test_accuracy 0.700" in out

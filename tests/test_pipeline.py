@@ -14,7 +14,8 @@ from leakaudit.presets import apply
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-STAGES = ["prepare", "pretrain", "finetune", "query", "attack", "evaluate"]
+STAGES = ["prepare", "pretrain", "finetune", "query", "attack"]  # per replicate
+ATTACKS = ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira")
 
 
 def make_copy(dest: Path, presets: tuple[str, ...] = ("tiny",)) -> Path:
@@ -48,12 +49,27 @@ def run(cmd: list[str], cwd: Path) -> str:
     return proc.stdout + proc.stderr
 
 
-def stage_records(repo: Path) -> dict:
-    return {s: (repo / f"outputs/{s}/stage.json").read_text() for s in STAGES}
+def rep(repo: Path, seed: int = 1) -> Path:
+    return repo / "outputs/replicates" / f"seed-{seed}"
+
+
+def stage_records(repo: Path, seeds: tuple[int, ...] = (1,)) -> dict:
+    out = {f"{s}@{r}": (rep(repo, r) / s / "stage.json").read_text()
+           for r in seeds for s in STAGES}
+    return out | {"evaluate": (repo / "outputs/evaluate/stage.json").read_text()}
 
 
 def metric_values(repo: Path) -> dict:
     return json.loads((repo / "metrics.json").read_text())
+
+
+def set_yaml(path: Path, **sections) -> None:
+    import yaml
+
+    params = yaml.safe_load(path.read_text())
+    for section, values in sections.items():
+        params.setdefault(section, {}).update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +80,41 @@ def audited(tmp_path_factory):
 
 
 def test_dvc_repro_produces_every_artifact(audited):
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
     m = metric_values(audited)
-    for attack in ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira"):
-        for key in ("auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr",
-                    "balanced_accuracy"):
-            assert key in m[attack]
-    assert 0 <= m["utility"]["finetune_test_accuracy"] <= 1
+    scores = pd.read_parquet(rep(audited) / "attack/scores.parquet")
+    members = pd.read_parquet(rep(audited) / "prepare/membership.parquet")
+    # the scored labels are the models' real training membership (a swapped label fails)
+    real = scores[scores.labels == "membership"].merge(
+        members, left_on=["victim_id", "point_id"], right_on=["model_id", "point_id"])
+    assert len(real) == len(scores[scores.labels == "membership"])
+    assert (real.member == real.trained).all()
+    # ... and the null labels are not
+    null = scores[scores.labels == "null-0"]
+    assert set(null.attack) == set(ATTACKS)
+    assert not null.set_index(["attack", "victim_id", "point_id"]).member.equals(
+        scores[scores.labels == "membership"].set_index(["attack", "victim_id", "point_id"])
+        .member)
+    for attack in ATTACKS:
+        g = scores[(scores.labels == "membership") & (scores.attack == attack)]
+        assert g.score.nunique() > 1, attack  # a dead (constant) attack fails
+        # metrics.json is the AUC of exactly these scores (one replicate: mean = value)
+        assert m[attack]["auc"] == pytest.approx(roc_auc_score(g.member, g.score), abs=1e-4)
+        assert m[attack]["auc_low"] <= m[attack]["auc_high"]
+        assert m["replicates"]["seed-1"][attack] == m[attack]["auc"]
+        assert "tpr_at_1pct_fpr_unreliable" in m[attack]  # 12 negatives: flagged, not plain
+        assert "tpr_at_1pct_fpr" not in m[attack]
+    assert set(m["null"]) == set(ATTACKS) and set(m["tmi_vs"]) == set(ATTACKS) - {"tmi"}
+    lira = m["tmi_vs"]["lira"]
+    assert lira["auc_difference"] == pytest.approx(m["tmi"]["auc"] - m["lira"]["auc"],
+                                                   abs=2e-4)
+    stats = pd.read_parquet(rep(audited) / "finetune/model_stats.parquet")
+    assert m["utility"]["finetune_test_accuracy"] == pytest.approx(
+        stats.test_accuracy.mean(), abs=1e-4)
     assert (audited / "plots/roc.png").stat().st_size > 1000
-    assert len((audited / "models/pretrain").iterdir().__next__().name) > 0
-    weights = list((audited / "models/finetune").glob("m*/weights.safetensors"))
+    weights = list((audited / "models/replicates/seed-1/finetune").glob("m*/weights.safetensors"))
     assert len(weights) == 4
     shown = run([str(BIN / "dvc"), "metrics", "show"], audited)
     assert "tmi" in shown and "auc" in shown
@@ -87,7 +129,9 @@ def test_stage_outputs_carry_the_mlflow_run(audited):
     run_id = ids["mlflow_run_id"]
     assert table_meta(audited / "outputs/evaluate/metrics.parquet")["mlflow_run_id"] == run_id
     # every upstream output carries the audit id that tags the MLflow run
-    assert table_meta(audited / "outputs/attack/scores.parquet")["audit_id"] == ids["audit_id"]
+    # every replicate output carries its replicate's audit id; evaluate carries the audit's
+    rep_id = table_meta(rep(audited) / "attack/scores.parquet")["audit_id"]
+    assert rep_id == json.loads((rep(audited) / "prepare/stage.json").read_text())["audit_id"]
     client = mlflow.MlflowClient(f"sqlite:///{audited / 'mlflow.db'}")
     r = client.get_run(run_id)
     assert "tmi.auc" in r.data.metrics and r.data.params["prepare.n_models"] == "4"
@@ -96,9 +140,9 @@ def test_stage_outputs_carry_the_mlflow_run(audited):
     assert {"roc.png", "weights.safetensors", "metrics_table.json"} <= paths
     children = client.search_runs([r.info.experiment_id],
                                   f"tags.mlflow.parentRunId = '{run_id}'")
-    assert {c.data.tags["stage"] for c in children} == set(STAGES[:-1])
-    assert set(ids["stages"]) == set(STAGES[:-1])
-    pretrain = next(c for c in children if c.data.tags["stage"] == "pretrain")
+    assert {c.data.tags["stage"] for c in children} == {f"{s}@1" for s in STAGES}
+    assert set(ids["stages"]) == {f"{s}@1" for s in STAGES}
+    pretrain = next(c for c in children if c.data.tags["stage"] == "pretrain@1")
     assert "test_accuracy_mean" in pretrain.data.metrics
 
 
@@ -119,7 +163,7 @@ def test_same_seed_same_metrics(audited, tmp_path):
 def test_flow_runs_the_stages_from_scratch(tmp_path):
     repo = make_copy(tmp_path)
     run([sys.executable, "-m", "flows.tmi"], repo)
-    assert set(stage_records(repo)) == set(STAGES)
+    assert len(stage_records(repo)) == len(STAGES) + 1
     status = run([str(BIN / "dvc"), "status"], repo)
     assert "up to date" in status
 
@@ -127,9 +171,9 @@ def test_flow_runs_the_stages_from_scratch(tmp_path):
 def test_experiment_on_an_attack_setting_reuses_the_models(audited):
     out = run([str(BIN / "dvc"), "exp", "run", "--temp", "--set-param", "attack.tmi.epochs=3"],
               audited)
-    for stage in ("prepare", "pretrain", "finetune", "query"):
+    for stage in ("prepare@1", "pretrain@1", "finetune@1", "query@1"):
         assert f"Stage '{stage}' didn't change" in out or f"'{stage}' is cached" in out, out
-    assert "Running stage 'attack'" in out
+    assert "Running stage 'attack@1'" in out
     shown = run([str(BIN / "dvc"), "exp", "show", "--csv"], audited)
     assert "attack.tmi.epochs" in shown
 
@@ -147,30 +191,52 @@ def test_two_point_sweep_end_to_end(audited):
 
 def test_growing_the_audit_trains_only_the_new_models(tmp_path):
     import pandas as pd
-    import yaml
 
     repo = make_copy(tmp_path)
-    run([str(BIN / "dvc"), "repro", "pretrain"], repo)
-    done = {d.name: (d / "DONE").stat().st_mtime_ns for d in (repo / "models/pretrain").iterdir()}
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["prepare"]["n_models"] = 8
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run([str(BIN / "dvc"), "repro", "pretrain"], repo)
-    after = {d.name: (d / "DONE").stat().st_mtime_ns for d in (repo / "models/pretrain").iterdir()}
+    models = repo / "models/replicates/seed-1/pretrain"
+    run([str(BIN / "dvc"), "repro", "pretrain@1"], repo)
+    done = {d.name: (d / "DONE").stat().st_mtime_ns for d in models.iterdir()}
+    set_yaml(repo / "params.yaml", prepare={"n_models": 8})
+    run([str(BIN / "dvc"), "repro", "pretrain@1"], repo)
+    after = {d.name: (d / "DONE").stat().st_mtime_ns for d in models.iterdir()}
     assert len(done) == 4 and len(after) == 8
     assert all(after[name] == t for name, t in done.items())  # old models untouched
-    members = pd.read_parquet(repo / "outputs/prepare/membership.parquet")
+    members = pd.read_parquet(rep(repo) / "prepare/membership.parquet")
     assert (members.groupby("point_id").trained.sum() == 4).all()
+
+
+def test_a_new_replicate_runs_alone_and_is_pooled(audited, tmp_path):
+    """Growing replicates.seeds from [1] to [1, 2] runs replicate 2's stages only, then the
+    pooled evaluation: the mean of the two replicates' AUCs."""
+    repo = tmp_path / "grown"
+    shutil.copytree(audited, repo, ignore=shutil.ignore_patterns("mlflow.db"))
+    before = stage_records(repo)
+    set_yaml(repo / "params.yaml", replicates={"seeds": [1, 2]})
+    out = run([str(BIN / "dvc"), "repro"], repo)
+    for stage in STAGES:
+        assert f"Running stage '{stage}@2'" in out and f"Running stage '{stage}@1'" not in out
+    after = stage_records(repo, (1, 2))
+    assert all(after[k] == v for k, v in before.items() if k != "evaluate")
+    m = metric_values(repo)
+    import pandas as pd
+
+    for attack in ATTACKS:
+        assert m[attack]["auc"] == pytest.approx(
+            (m["replicates"]["seed-1"][attack] + m["replicates"]["seed-2"][attack]) / 2,
+            abs=2e-4)
+    p1 = pd.read_parquet(rep(repo, 1) / "prepare/points.parquet")
+    p2 = pd.read_parquet(rep(repo, 2) / "prepare/points.parquet")
+    assert set(p1.source_index[p1.challenge]) != set(p2.source_index[p2.challenge])
 
 
 def test_text_modality_runs_the_same_stages(tmp_path):
     """`data.modality: text` goes through the shared dvc.yaml stages (no text-only copies)."""
     repo = make_copy(tmp_path, ("text", "tiny"))
     run([str(BIN / "dvc"), "repro"], repo)
-    assert set(stage_records(repo)) == set(STAGES)
+    assert len(stage_records(repo)) == len(STAGES) + 1
     m = metric_values(repo)
-    assert 0 <= m["tmi"]["auc"] <= 1 and 0 <= m["utility"]["finetune_test_accuracy"] <= 1
-    views = json.loads((repo / "outputs/prepare/stage.json").read_text())
+    assert set(m["null"]) == set(ATTACKS) and m["utility"]["finetune_test_accuracy"] > 0
+    views = json.loads((rep(repo) / "prepare/stage.json").read_text())
     assert views["params"]["data"]["modality"] == "text"
 
 

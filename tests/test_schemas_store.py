@@ -11,7 +11,8 @@ from leakaudit.tables import read_table, table_meta, write_table
 
 
 def scores_table(n=4):
-    return pd.DataFrame({"attack": "tmi", "victim_id": np.zeros(n, np.int64),
+    return pd.DataFrame({"labels": "membership", "attack": "tmi",
+                         "victim_id": np.zeros(n, np.int64),
                          "point_id": np.arange(n, dtype=np.int64), "score": np.linspace(0, 1, n),
                          "member": [True, False] * (n // 2)})
 
@@ -29,7 +30,7 @@ def test_schema_violation_names_table_and_column():
 
 def test_membership_must_be_balanced():
     df = pd.DataFrame({"model_id": np.array([0, 1], np.int64), "point_id": np.array([0, 0],
-                       np.int64), "trained": [True, True], "member": [True, True]})
+                       np.int64), "trained": [True, True]})
     with pytest.raises(SchemaViolation, match="table 'membership'"):
         validate(df, "membership")
 

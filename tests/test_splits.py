@@ -1,8 +1,17 @@
 import numpy as np
+import pytest
 
 from leakaudit.config import PrepareParams
 from leakaudit.data.digits import load
-from leakaudit.data.splits import assign_roles, balanced_mask, finetune_subsets, membership
+from leakaudit.data.splits import (
+    assign_roles,
+    balanced_mask,
+    finetune_subsets,
+    membership,
+    null_labels,
+    partner,
+    victims,
+)
 
 P = PrepareParams(n_models=8, n_pool=60, n_challenge=20, n_pretrain_test=30,
                   n_finetune_test=40, n_finetune_pool=100)
@@ -34,16 +43,28 @@ def test_roles_disjoint_and_reproducible():
     assert pts[pts.challenge].role.eq("pool").all() and pts.challenge.sum() == 20
 
 
-def test_membership_balanced_and_null_control_independent():
+def test_membership_balanced_and_null_labels_independent():
     pts = assign_roles(load(0.3, 0), P, seed=0)
     mem = membership(pts, P, seed=0)
     assert (mem.groupby("point_id").trained.sum() == P.n_models // 2).all()
-    assert (mem.trained == mem.member).all()
-    null = membership(pts, P.model_copy(update={"null_control": True}), seed=0)
-    assert (null.trained == mem.trained).all()
-    assert (null.groupby("point_id").member.sum() == P.n_models // 2).all()
-    agree = (null.trained == null.member).mean()
-    assert 0.35 < agree < 0.65
+    trained = mem.pivot(index="model_id", columns="point_id", values="trained").to_numpy()
+    assert (trained[0::2] == ~trained[1::2]).all()  # complementary pairs
+    draws = [null_labels(P.n_models, trained.shape[1], 0, k) for k in range(200)]
+    assert not np.array_equal(draws[0], draws[1])
+    # independent of the masks and of the pairing: partners agree as often as strangers
+    agree_trained = np.mean([(d == trained).mean() for d in draws])
+    agree_partner = np.mean([(d[0::2] == d[1::2]).mean() for d in draws])
+    assert abs(agree_trained - 0.5) < 0.01 and abs(agree_partner - 0.5) < 0.01
+
+
+def test_victims_are_whole_pairs_and_seeded():
+    v = victims(64, 32, seed=1)
+    assert len(v) == 32 and set(v[0::2] + 1) == set(v[1::2]) and (v[0::2] % 2 == 0).all()
+    assert np.array_equal(v, victims(64, 32, seed=1))
+    assert not np.array_equal(v, victims(64, 32, seed=2))
+    assert np.array_equal(partner(np.array([0, 1, 6, 7])), [1, 0, 7, 6])
+    with pytest.raises(ValueError, match="attack.n_victims"):
+        victims(64, 3, seed=1)
 
 
 def test_finetune_subsets_fraction_and_seed():

@@ -39,20 +39,22 @@ def gaussian_lr(
     obs: np.ndarray, shadows: np.ndarray, shadow_in: np.ndarray, shadow_out: np.ndarray,
     covariance: str, ridge: float,
 ) -> np.ndarray:
-    """log N_in(obs) − log N_out(obs), batched: obs [B, D], shadows [B, M, D], masks [B, M]."""
+    """log N_in(obs) − log N_out(obs), batched: obs [B, D], shadows [B, M, D], masks [B, M].
+    0 (no evidence) where either class has no shadow."""
     o = torch.from_numpy(obs.astype(np.float64))
     s = torch.from_numpy(shadows.astype(np.float64))
     full = covariance == "full"
     lin = _fit_logpdf(o, s, torch.from_numpy(shadow_in.astype(np.float64)), full, ridge)
     lout = _fit_logpdf(o, s, torch.from_numpy(shadow_out.astype(np.float64)), full, ridge)
-    return (lin - lout).numpy()
+    # a class without shadows (possible only under random null labels) gives no evidence
+    empty = ~shadow_in.any(-1) | ~shadow_out.any(-1)
+    return np.where(empty, 0.0, (lin - lout).numpy())
 
 
 def _shadow_masks(member: np.ndarray, shadows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """IN/OUT shadow masks [V, T, M] from membership [M, T] and shadow sets [V, M]."""
-    allowed = shadows[:, None, :]
+    """IN/OUT shadow masks [V, T, M] from membership [M, T] and shadow sets [V, T, M]."""
     mem = member.T[None]  # [1, T, M]
-    return mem & allowed, ~mem & allowed
+    return mem & shadows, ~mem & shadows
 
 
 def adapted_lira(
@@ -61,7 +63,7 @@ def adapted_lira(
 ) -> np.ndarray:
     """The reference's black-box LiRA for transfer: at the victim's argmax class of each view,
     compare the victim's scaled scores with Gaussians fitted to IN and OUT shadows.
-    ``shadows`` [V, M] marks each victim's shadow models. Returns [V, T]."""
+    ``shadows`` [V, T, M] marks each victim's shadow models per point. Returns [V, T]."""
     m, t, a, _ = probs.shape
     cls = probs[victims].argmax(-1)  # [V, T, A]
     # gather s[m, t, a, cls[v, t, a]] for every model m → [V, T, M, A]

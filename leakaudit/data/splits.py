@@ -73,19 +73,21 @@ def assign_roles(data: TransferData, p: PrepareParams, seed: int) -> pd.DataFram
 
 
 def membership(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFrame:
-    """Long table model × pool point: ``trained`` (used in pretraining) and ``member`` (the label
-    the attack is scored against; an independent mask under the null control)."""
+    """Long table model × pool point: ``trained`` (the point is in the model's pretraining set)."""
     pool = points.loc[points.role == "pool", "point_id"].to_numpy()
     trained = balanced_mask(len(pool), p.n_models, seed, "membership")
-    member = balanced_mask(len(pool), p.n_models, seed, "null-labels") if p.null_control \
-        else trained
     models = np.arange(p.n_models, dtype=np.int64)
     return pd.DataFrame({
         "model_id": np.tile(models, len(pool)),
         "point_id": np.repeat(pool, p.n_models),
         "trained": trained.reshape(-1),
-        "member": member.reshape(-1),
     })
+
+
+def null_labels(n_models: int, n_points: int, seed: int, draw: int) -> np.ndarray:
+    """Bool [model, point] labels for the null control: independent fair coins, so they carry
+    nothing the models saw and nothing of the pair structure of the real masks."""
+    return rng(seed, "null-labels", draw).random((n_models, n_points)) < 0.5
 
 
 def finetune_subsets(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFrame:
@@ -102,6 +104,18 @@ def finetune_subsets(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.Da
     return out
 
 
+def partner(model: np.ndarray | int) -> np.ndarray | int:
+    """The complementary model of each model's pair (2j ↔ 2j + 1, see :func:`balanced_mask`)."""
+    return np.bitwise_xor(model, 1)
+
+
 def victims(n_models: int, n_victims: int, seed: int) -> np.ndarray:
-    """Seeded choice of victim model ids (sorted)."""
-    return np.sort(rng(seed, "victims").choice(n_models, size=n_victims, replace=False))
+    """Seeded choice of ``n_victims / 2`` complementary pairs (sorted model ids).
+
+    Whole pairs make the victims' labels exactly balanced on every point, and a pair shares
+    one shadow set (every model but the two), so its metaclassifiers are trained once."""
+    if n_victims % 2 or not 0 < n_victims <= n_models:
+        raise ValueError(f"attack.n_victims: got {n_victims}; allowed: an even number "
+                         f"from 2 to prepare.n_models ({n_models})")
+    pairs = rng(seed, "victim-pairs").choice(n_models // 2, size=n_victims // 2, replace=False)
+    return np.sort(np.r_[2 * pairs, 2 * pairs + 1])

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system audit backdoor backdoor-vision test lint flow plots bench clean
+.PHONY: install system audit backdoor backdoor-vision test lint check-lock flow plots bench clean
 
 # Debian data the audits and their tests read: WordNet glosses (text audit, language-model
 # backdoor) and Fashion-MNIST (vision backdoor, fashion-mnist preset); needs root and apt-get.
@@ -44,6 +44,9 @@ test: install
 
 lint: install
 	ruff check .
+
+check-lock: install
+	python scripts/check_lock.py dvc.yaml
 
 plots: install
 	bash scripts/build_plots_template.sh

@@ -22,7 +22,6 @@ started before the timing; without it the flow uses Prefect's ephemeral API, who
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +30,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, copy_repo, prefect_server, timed  # noqa: E402
+
+from leakaudit.layout import read_record  # noqa: E402
 
 # per replicate, then evaluate once
 STAGES = ["prepare", "pretrain", "finetune", "query", "attack"]
@@ -49,9 +50,9 @@ def compute_seconds(repo: Path) -> dict[str, float]:
     records = [*(repo / "outputs/replicates").glob("seed-*/*/stage.json"),
                repo / "outputs/evaluate/stage.json"]
     for path in records:
-        rec = json.loads(path.read_text())
+        rec = read_record(path.parent)  # stage.json + run.json (wall times)
         # MLflow logging happens inside evaluate's body: count it as orchestration
-        seconds = rec["compute_seconds"] - rec["metrics"].get("tracking_seconds", 0.0)
+        seconds = rec["compute_seconds"] - (rec.get("tracking_seconds") or 0.0)
         out[rec["stage"]] = out.get(rec["stage"], 0.0) + seconds
     return out
 

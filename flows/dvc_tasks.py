@@ -16,14 +16,14 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows.output_capture import forward_output
-
-TMI_REPLICATE_STAGES = ("prepare", "pretrain", "finetune", "query", "attack")
+from leakaudit.layout import REPLICATE_STAGES
 
 
 def tmi_stages(seeds: list[int]) -> list[str]:
-    """The TMI audit's DVC stages in order: each replicate's stages (``stage@seed``: a finished
-    replicate is complete before the next starts), then the pooled ``evaluate``."""
-    return [f"{st}@{r}" for r in seeds for st in TMI_REPLICATE_STAGES] + ["evaluate"]
+    """The TMI audit's DVC stages in order: the params check, each replicate's stages
+    (``stage@seed``: a finished replicate is complete before the next starts), then the pooled
+    ``evaluate``."""
+    return ["params", *(f"{st}@{r}" for r in seeds for st in REPLICATE_STAGES), "evaluate"]
 
 
 STAGES = {

@@ -238,6 +238,13 @@ class TrackingParams(Section):
     uri: str = "sqlite:///mlflow.db"
     experiment: str = "tmi"
     log_weights: bool = Field(True, description="log the victim's finetuned safetensors")
+    timeout_s: float = Field(5.0, gt=0.0, description="per request to a tracking server")
+    retries: int = Field(1, ge=0, le=10, description="retries per request to a tracking server")
+    required: bool = Field(
+        False, description="true: an unreachable tracking store fails the audit at once; false: "
+        "the audit completes, records the failure, and `python -m leakaudit.tracking replay` "
+        "logs it later"
+    )
 
 
 class ReplicatesParams(Section):
@@ -406,5 +413,27 @@ def dump_defaults() -> str:
     return yaml.safe_dump(Params().model_dump(exclude={"base": {"seed"}}), sort_keys=False)
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m leakaudit.config``: print the defaults; ``--check PARAMS MARKER``: validate
+    a params file (exit 1 with the dotted-key message) and, if valid, write the constant marker
+    the audit's first stage produces (constant content: downstream stages never rerun for it).
+    """
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] != ["--check"]:
+        print(dump_defaults(), end="")
+        return
+    params_file, marker = args[1], Path(args[2]) if len(args) > 2 else None
+    try:
+        load_params(params_file)
+    except ParamsError as err:
+        sys.exit(str(err))
+    if marker is not None:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("params valid\n")
+    print(f"{params_file}: valid")
+
+
 if __name__ == "__main__":
-    print(dump_defaults(), end="")
+    main()

@@ -27,6 +27,24 @@ from leakaudit.training import accuracy, finetune, train
 
 # stats keys added after a model may have been trained (older config.json files lack them)
 STATS_DEFAULTS: dict[str, Any] = {"epsilon": float("nan"), "replaced_batchnorm": False}
+TIMING = "seconds"  # wall time of a training job: reported in run.json, never stored with a model
+
+
+def durable(stats: dict) -> dict:
+    """A model's stats without its wall time (what its config.json and the stats table keep,
+    so identical runs write identical files)."""
+    return {k: v for k, v in stats.items() if k != TIMING}
+
+
+def stats_table(stats: dict[int, dict], stage: str) -> pd.DataFrame:
+    """The `model_stats` table of a fleet (one row per model, no wall times)."""
+    return pd.DataFrame([{"model_id": m, "stage": stage, **STATS_DEFAULTS, **durable(st)}
+                         for m, st in sorted(stats.items())])
+
+
+def trained_seconds(stats: dict[int, dict]) -> dict[int, float]:
+    """Wall seconds of the models trained in this run (resumed models have none)."""
+    return {m: round(st[TIMING], 3) for m, st in sorted(stats.items()) if TIMING in st}
 
 
 def fingerprint(*parts: Any) -> str:
@@ -129,7 +147,8 @@ def pretrain_job(p: Params, model_id: int, train_idx: np.ndarray, test_idx: np.n
     """Pretrain one model and write its directory (weights, config, marker last)."""
     data = _source(p.model_dump_json())
     state, st = pretrain_one(p, data, model_id, train_idx, test_idx, _device(p, parallel))
-    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp, "stats": st}, fp)
+    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp,
+                                        "stats": durable(st)}, fp)
     return st
 
 
@@ -154,8 +173,8 @@ def pretrain_group_job(p: Params, model_ids: list[int], train_idx: list[np.ndarr
         st = {"train_loss": r["final_loss"], "train_accuracy": r["train_accuracy"],
               "test_accuracy": accuracy(model, x_test, y_test), "seconds": seconds,
               "epsilon": float("nan"), "replaced_batchnorm": False}
-        store.save_model(d, model.state_dict(), {"model_id": m, "fingerprint": fp, "stats": st},
-                         fp)
+        store.save_model(d, model.state_dict(), {"model_id": m, "fingerprint": fp,
+                                                 "stats": durable(st)}, fp)
         out.append(st)
     return out
 
@@ -166,7 +185,8 @@ def finetune_job(p: Params, model_id: int, pre_dir: str, pre_fp: str, subset_idx
     data = _source(p.model_dump_json())
     pre = store.load_model_state(pre_dir, pre_fp)
     state, st = finetune_one(p, data, model_id, pre, subset_idx, test_idx, _device(p, parallel))
-    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp, "stats": st}, fp)
+    store.save_model(directory, state, {"model_id": model_id, "fingerprint": fp,
+                                        "stats": durable(st)}, fp)
     return st
 
 

@@ -37,6 +37,28 @@ FINETUNE_SUBSETS = DataFrameSchema(
     unique=["model_id", "point_id"], strict=True, name="finetune_subsets",
 )
 
+def _signals_structure(df) -> list[str]:
+    """What makes a signals table incomplete beyond its columns' types: class columns that are
+    not prob_0..prob_{C-1} and logodds_0..logodds_{C-1} for one C, and a model × point × view
+    grid with rows missing."""
+    problems = []
+    classes = {p: {int(c[len(p):]) for c in df.columns
+                   if c.startswith(p) and c[len(p):].isdigit()} for p in ("prob_", "logodds_")}
+    n = max((max(v) + 1 for v in classes.values() if v), default=0)
+    for prefix, have in classes.items():
+        for c in sorted(set(range(max(n, 2))) - have):
+            problems.append(f"column '{prefix}{c}': required column is missing (class columns "
+                            f"must be {prefix}0..{prefix}{max(n, 2) - 1})")
+    if {"model_id", "point_id", "view_id"} <= set(df.columns):
+        sizes = [df[c].nunique() for c in ("model_id", "point_id", "view_id")]
+        expected = sizes[0] * sizes[1] * sizes[2]
+        if len(df) != expected:
+            problems.append(f"rows: {expected - len(df)} of the {expected} model × point × "
+                            f"view rows are missing ({sizes[0]} models, {sizes[1]} points, "
+                            f"{sizes[2]} views)")
+    return problems
+
+
 SIGNALS = DataFrameSchema(
     {
         "model_id": Column("int64", **_ID),
@@ -117,7 +139,6 @@ MODEL_STATS = DataFrameSchema(
         "train_loss": Column("float64"),
         "train_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
         "test_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
-        "seconds": Column("float64", Check.ge(0.0)),
         "epsilon": Column("float64", nullable=True),
         "replaced_batchnorm": Column(bool),
     },
@@ -189,6 +210,9 @@ SCHEMAS: dict[str, DataFrameSchema] = {
 }
 
 
+# table-level checks pandera's column schemas cannot express: table → problems found
+STRUCTURE = {"signals": _signals_structure}
+
 STRUCTURAL = {
     "column_in_schema": "unexpected column (not in the schema)",
     "column_in_dataframe": "required column is missing",
@@ -199,9 +223,14 @@ class SchemaViolation(ValueError):
     """A table failed its schema; the message names the table and the column."""
 
 
-def validate(df, table: str):
-    """Validate ``df`` against the schema named ``table``; raise :class:`SchemaViolation`."""
+def validate(df, table: str, source: str | None = None):
+    """Validate ``df`` against the schema named ``table``; raise :class:`SchemaViolation`
+    naming the table, the column and, when given, the ``source`` file."""
     schema = SCHEMAS[table]
+    where = f"{source}: " if source else ""
+    problems = STRUCTURE[table](df) if table in STRUCTURE else []
+    if problems:
+        raise SchemaViolation("\n".join(f"{where}table '{table}' {x}" for x in problems))
     try:
         return schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
@@ -210,9 +239,13 @@ def validate(df, table: str):
         for (column, check), grp in cases.groupby(["column", "check"], dropna=False, sort=False):
             if check in STRUCTURAL:  # the failure case *is* the column name
                 for name in grp.failure_case:
-                    lines.append(f"table '{table}' column '{name}': {STRUCTURAL[check]}")
+                    lines.append(f"{where}table '{table}' column '{name}': "
+                                 f"{STRUCTURAL[check]}")
                 continue
-            col = column if isinstance(column, str) and column != table else "<table>"
             examples = ", ".join(repr(v) for v in grp.failure_case.head(3).tolist())
-            lines.append(f"table '{table}' column '{col}': {check} failed (e.g. {examples})")
+            if isinstance(column, str) and column != table:
+                lines.append(f"{where}table '{table}' column '{column}': {check} failed "
+                             f"(e.g. {examples})")
+            else:
+                lines.append(f"{where}table '{table}': {check}")
         raise SchemaViolation("\n".join(lines)) from None

@@ -85,3 +85,20 @@ def to_arrays(signals: pd.DataFrame) -> SignalArrays:
     probs = df[[f"prob_{c}" for c in range(k)]].to_numpy(np.float32).reshape(*shape, k)
     lo = df[[f"logodds_{c}" for c in range(k)]].to_numpy(np.float32).reshape(*shape, k)
     return SignalArrays(models, points, probs, lo)
+
+
+def expect_grid(arrays: SignalArrays, model_ids: np.ndarray, point_ids: np.ndarray,
+                source: str) -> SignalArrays:
+    """Check that a signals table covers exactly the audit's models and challenge points
+    (a table missing a whole model is a complete grid of the wrong size)."""
+    from leakaudit.schemas import SchemaViolation
+
+    for what, have, want in (("model", arrays.model_ids, model_ids),
+                             ("point", arrays.point_ids, point_ids)):
+        missing = sorted(set(want.tolist()) - set(have.tolist()))
+        extra = sorted(set(have.tolist()) - set(want.tolist()))
+        if missing or extra:
+            raise SchemaViolation(
+                f"{source}: table 'signals' rows: {what}s {missing[:5]} are missing"
+                + (f", {what}s {extra[:5]} are not in the audit" if extra else ""))
+    return arrays

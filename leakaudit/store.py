@@ -1,15 +1,18 @@
 """Atomic file writes, safetensors weights and per-model directories with completion markers.
 
 A model directory holds ``weights.safetensors``, ``config.json`` and ``DONE``; ``DONE`` is
-written last and carries a fingerprint of everything the model depends on, so a resumed stage
-skips exactly the finished, still-valid models and never reads a half-written file.
+written last and carries a fingerprint of everything the model depends on and the SHA-256 of
+the weights, so a resumed stage skips exactly the finished, still-valid, intact models and never
+reads a half-written or corrupted file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +30,24 @@ class UnsafeCheckpointError(ValueError):
     """Raised when asked to load weights from anything but safetensors."""
 
 
+class CheckpointError(ValueError):
+    """A model directory that cannot be used: unfinished, stale, corrupted or unreadable. The
+    message names the directory."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp gives 0600)
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+    The file ends with the permissions a plain ``open`` would give it (the umask's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -37,6 +55,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -66,7 +85,8 @@ def save_weights(
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load safetensors weights; refuse every other format (never unpickle a checkpoint)."""
+    """Load safetensors weights; refuse every other format (never unpickle a checkpoint).
+    An unreadable file raises :class:`CheckpointError` naming it."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise UnsafeCheckpointError(
@@ -74,7 +94,19 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
         )
     from safetensors.torch import load_file
 
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types, naming no file
+        raise CheckpointError(f"{path}: cannot read the weights ({err})") from None
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def model_dir(root: str | Path, model_id: int) -> Path:
@@ -82,15 +114,37 @@ def model_dir(root: str | Path, model_id: int) -> Path:
     return Path(root) / f"m{model_id:04d}"
 
 
-def is_done(directory: str | Path, fingerprint: str) -> bool:
-    """True when the directory holds a finished model with this fingerprint."""
-    marker = Path(directory) / MARKER
-    if not marker.exists():
-        return False
+def _marker(directory: Path) -> dict | None:
     try:
-        return read_json(marker).get("fingerprint") == fingerprint
+        return read_json(directory / MARKER)
     except (json.JSONDecodeError, OSError):
+        return None
+
+
+def intact(directory: str | Path) -> bool:
+    """True when the weights still have the digest their ``DONE`` marker recorded (markers
+    without a digest — the backdoor pipelines' Hugging Face folders — are trusted as before)."""
+    directory = Path(directory)
+    marker = _marker(directory) or {}
+    if "weights_sha256" not in marker:
+        return True
+    weights = directory / WEIGHTS
+    return weights.exists() and file_digest(weights) == marker["weights_sha256"]
+
+
+def is_done(directory: str | Path, fingerprint: str) -> bool:
+    """True when the directory holds a finished, intact model with this fingerprint. A
+    finished model whose weights no longer match their recorded digest is reported (stderr)
+    and counts as not done, so it is trained again."""
+    directory = Path(directory)
+    marker = _marker(directory)
+    if marker is None or marker.get("fingerprint") != fingerprint:
         return False
+    if not intact(directory):
+        print(f"warning: {directory}: weights do not match the digest in {MARKER} (corrupted "
+              "or edited); training this model again", file=sys.stderr)
+        return False
+    return True
 
 
 def save_model(
@@ -99,7 +153,7 @@ def save_model(
     config: dict[str, Any],
     fingerprint: str,
 ) -> None:
-    """Write weights, then config, then the completion marker (last)."""
+    """Write weights, then config, then the completion marker (last) with the weights' digest."""
     directory = Path(directory)
     marker = directory / MARKER
     if marker.exists():
@@ -107,16 +161,22 @@ def save_model(
     directory.mkdir(parents=True, exist_ok=True)
     save_weights(directory / WEIGHTS, state)
     write_json(directory / "config.json", config)
-    write_json(marker, {"fingerprint": fingerprint})
+    write_json(marker, {"fingerprint": fingerprint,
+                        "weights_sha256": file_digest(directory / WEIGHTS)})
 
 
 def load_model_state(directory: str | Path, fingerprint: str | None = None) -> dict:
-    """Load a finished model's weights; fail clearly if it is unfinished or stale."""
+    """Load a finished model's weights; :class:`CheckpointError` naming the directory if it is
+    unfinished, stale (another fingerprint) or corrupted."""
     directory = Path(directory)
-    if fingerprint is not None and not is_done(directory, fingerprint):
-        raise FileNotFoundError(f"{directory}: no finished model with fingerprint {fingerprint}")
-    if fingerprint is None and not (directory / MARKER).exists():
-        raise FileNotFoundError(f"{directory}: model is not finished (no {MARKER} marker)")
+    marker = _marker(directory)
+    if marker is None:
+        raise CheckpointError(f"{directory}: model is not finished (no {MARKER} marker)")
+    if fingerprint is not None and marker.get("fingerprint") != fingerprint:
+        raise CheckpointError(f"{directory}: no finished model with fingerprint {fingerprint}")
+    if not intact(directory):
+        raise CheckpointError(f"{directory}: weights do not match the digest in {MARKER} "
+                              "(corrupted or edited); run the stage again to retrain it")
     return load_weights(directory / WEIGHTS)
 
 

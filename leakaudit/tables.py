@@ -19,7 +19,7 @@ def write_table(df: pd.DataFrame, path: str | Path, table: str, **meta: str | No
 
     Keyword arguments (e.g. ``audit_id=…``, ``mlflow_run_id=…``) go into the file's metadata.
     """
-    df = validate(df.reset_index(drop=True), table)
+    df = validate(df.reset_index(drop=True), table, source=str(path))
     arrow = pa.Table.from_pandas(df, preserve_index=False)
     md = dict(arrow.schema.metadata or {})
     md[(PREFIX + "table").encode()] = table.encode()
@@ -31,8 +31,8 @@ def write_table(df: pd.DataFrame, path: str | Path, table: str, **meta: str | No
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
-    """Read a parquet table and validate it as ``table``."""
-    return validate(pd.read_parquet(path), table)
+    """Read a parquet table and validate it as ``table``; errors name the file."""
+    return validate(pd.read_parquet(path), table, source=str(path))
 
 
 def table_meta(path: str | Path) -> dict[str, str]:

@@ -1,20 +1,34 @@
-"""MLflow tracking, done once per audit by the `evaluate` stage.
+"""MLflow tracking, done once per audit by the `evaluate` stage, after its outputs are written.
 
 Each executed audit becomes one parent run (tag ``audit_id`` = fingerprint of all non-tracking
-params) with one nested run per stage, built from the stages' ``stage.json`` records (their
-params, metrics and compute time). Stages themselves never import MLflow: it costs ~1.7 s per
-process, which would dominate the orchestration overhead of a few-minute audit. Every stage
-output carries the ``audit_id``; the evaluate outputs carry the run ids.
+params) with one nested run per stage and replicate, built from the stages' records (params,
+metrics, compute time). Stages themselves never import MLflow: it costs ~1.7 s per process.
+
+A tracking outage never hangs or loses an audit: requests time out after
+``tracking.timeout_s`` with ``tracking.retries`` retries; by default the audit completes, its
+``outputs/evaluate/mlflow.json`` records the failure, and ``python -m leakaudit.tracking
+replay`` logs the same outputs later. ``tracking.required: true`` turns an unreachable store
+into an immediate failure. The first creation of a sqlite store is serialised by a file lock
+(two audits creating one store at once raced on its tables).
+
+    python -m leakaudit.tracking replay     # log the audit in outputs/ (after an outage)
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from leakaudit.config import Params
+from leakaudit.config import Params, TrackingParams
+from leakaudit.layout import MODELS, OUT, PLOTS, REPLICATE_STAGES, read_record, replicate_dir
+from leakaudit.store import WEIGHTS, model_dir, read_json, write_json
+
+MLFLOW_IDS = OUT / "evaluate" / "mlflow.json"  # run ids or the failure: not a DVC output
 
 AUDIT_SECTIONS = ("replicates", "base", "data", "model", "prepare", "pretrain", "finetune",
                   "query", "attack", "evaluate")
@@ -89,7 +103,7 @@ def log_audit(
                 "stage": name, "audit_id": rec.get("audit_id", aid),
             }) as child:
                 stage_metrics = {**rec.get("metrics", {}),
-                                 "compute_seconds": rec["compute_seconds"]}
+                                 "compute_seconds": rec.get("compute_seconds", float("nan"))}
                 client.log_batch(
                     child.info.run_id,
                     metrics=[Metric(k, float(v), 0, 0) for k, v in stage_metrics.items()],
@@ -102,3 +116,105 @@ def log_audit(
         if table is not None:
             mlflow.log_table(table, "metrics_table.json")
     return ids
+
+
+def configure(t: TrackingParams) -> str:
+    """Bound every request to a tracking server (MLflow reads these per request); return the
+    resolved URI."""
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, round(t.timeout_s)))
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(t.retries)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
+    return resolve_uri(t.uri)
+
+
+@contextmanager
+def store_lock(uri: str):
+    """Serialise access to a sqlite store's first creation (a lock file beside it)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        yield
+        return
+    from filelock import FileLock
+
+    db = Path(uri[len(prefix):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".lock", timeout=120):
+        yield
+
+
+def check_reachable(t: TrackingParams) -> None:
+    """Fail fast when the tracking store cannot be reached (``tracking.required``)."""
+    import mlflow
+
+    uri = configure(t)
+    try:
+        with store_lock(uri):
+            mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except Exception as err:
+        raise RuntimeError(f"tracking.required: the MLflow store {uri} is unreachable "
+                           f"({type(err).__name__}: {str(err)[:200]})") from None
+
+
+def audit_outputs(params: Params) -> tuple[dict, dict, list[Path], Any]:
+    """What an audit logs, read back from its outputs: stage records, flat metrics, artifacts
+    and the metrics table."""
+    import pandas as pd
+
+    seeds = params.replicates.seeds
+    records = {f"{st}@{r}": read_record(replicate_dir(OUT, r) / st)
+               for r in seeds for st in REPLICATE_STAGES}
+    flat = {k: v for k, v in flatten(read_json("metrics.json")).items() if v is not None}
+    artifacts = [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json")]
+    table = pd.read_parquet(OUT / "evaluate" / "metrics.parquet")
+    if params.tracking.log_weights:
+        victim = int(pd.read_parquet(replicate_dir(OUT, seeds[0]) / "attack/scores.parquet",
+                                     columns=["victim_id"]).victim_id.min())
+        artifacts.append(model_dir(replicate_dir(MODELS, seeds[0]) / "finetune", victim)
+                         / WEIGHTS)
+    return records, flat, artifacts, table
+
+
+def publish_audit(params: Params) -> dict[str, Any]:
+    """Log the audit in ``outputs/`` to MLflow and write ``outputs/evaluate/mlflow.json``:
+    the run ids, or ``status: failed`` with the error (then the audit still counts as done;
+    :func:`main`'s ``replay`` logs it later). Raises if ``tracking.required``."""
+    t = params.tracking
+    ids: dict[str, Any] = {"audit_id": audit_id(params), "status": "disabled"}
+    if t.enabled:
+        start = time.perf_counter()
+        uri = configure(t)
+        try:
+            with store_lock(uri):
+                ids = {"status": "logged", **log_audit(params, *audit_outputs(params))}
+        except Exception as err:
+            if t.required:
+                raise
+            ids = {"audit_id": audit_id(params), "status": "failed", "uri": uri,
+                   "error": f"{type(err).__name__}: {str(err)[:300]}"}
+            print(f"warning: MLflow tracking failed ({ids['error']}); the audit's outputs are "
+                  "complete — log them later with `python -m leakaudit.tracking replay`",
+                  file=sys.stderr)
+        ids["tracking_seconds"] = round(time.perf_counter() - start, 3)
+    write_json(MLFLOW_IDS, ids)
+    return ids
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``replay``: log the audit whose outputs are in this directory (after an outage)."""
+    import argparse
+
+    from leakaudit.config import load_params
+
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("command", choices=["replay"])
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+    params = load_params(args.params)
+    ids = publish_audit(params.model_copy(update={
+        "tracking": params.tracking.model_copy(update={"enabled": True, "required": True})}))
+    print(f"logged audit {ids['audit_id']}: run {ids['mlflow_run_id']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,17 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from leakaudit.config import Params, load_params
+from leakaudit.layout import MODELS, OUT, RUN_RECORD, STAGE_RECORD, replicate_dir
 from leakaudit.store import write_json
 from leakaudit.tracking import audit_id
-
-OUT = Path("outputs")
-MODELS = Path("models")
-REPLICATES = "replicates"
-
-
-def replicate_dir(root: Path, seed: int) -> Path:
-    """Where one replicate's files live under ``root`` (outputs/ or models/)."""
-    return root / REPLICATES / f"seed-{seed}"
 
 
 @dataclass
@@ -37,7 +29,8 @@ class Stage:
     params: Params  # or BackdoorParams in the backdoor pipeline
     audit_id: str
     device: Any = None  # torch.device when the stage asked for one
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # deterministic: in stage.json
+    timings: dict[str, Any] = field(default_factory=dict)  # wall times: in run.json only
     replicate: int | None = None  # the replicate's seed, for per-replicate stages
 
     def inputs(self, stage: str) -> Path:
@@ -66,8 +59,14 @@ def _replicate_arg() -> int | None:
 def stage(name: str, sections: tuple[str, ...], torch: bool = True,
           load: Callable[[str], Any] = load_params,
           fingerprint: Callable[[Any], str] = audit_id) -> Iterator[Stage]:
-    """Run a stage body; record compute seconds, metrics, its params and the audit id in
-    ``outputs/<name>/stage.json`` (the evaluate stage turns these into MLflow runs).
+    """Run a stage body and record it in two files beside its outputs:
+
+    - ``stage.json`` (a DVC output): the audit id, its params, deterministic metrics — the
+      same bytes for the same inputs, so identical runs give an identical ``dvc.lock``;
+    - ``run.json`` (ignored by DVC and git): compute seconds and other wall times.
+
+    The evaluate stage turns both into MLflow runs. If the body fails, the files it wrote in
+    the output directory are removed, so no stage leaves a partial set of outputs.
     ``load``/``fingerprint`` read another audit's params (the backdoor pipeline's)."""
     params = load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
     replicate = _replicate_arg()
@@ -78,16 +77,25 @@ def stage(name: str, sections: tuple[str, ...], torch: bool = True,
         from leakaudit.runtime import setup
 
         ctx.device = setup(params.base)
+    before = set(ctx.out.iterdir())
     start = time.perf_counter()
-    yield ctx
+    try:
+        yield ctx
+    except BaseException:
+        for path in set(ctx.out.iterdir()) - before:
+            if path.is_file():
+                path.unlink()
+        raise
     seconds = time.perf_counter() - start
     record: dict[str, Any] = {
         "stage": name, "replicate": replicate, "audit_id": ctx.audit_id,
-        "compute_seconds": round(seconds, 3),
         "device": str(ctx.device or "cpu"), "threads": params.base.threads,
         "metrics": {k: float(v) for k, v in ctx.metrics.items()},
         "params": params.model_dump(include=set(sections)),
     }
-    write_json(ctx.out / "stage.json", record)
+    write_json(ctx.out / STAGE_RECORD, record)
+    write_json(ctx.out / RUN_RECORD, {"stage": name, "replicate": replicate,
+                                      "compute_seconds": round(seconds, 3), **ctx.timings})
     label = name if replicate is None else f"{name}@{replicate}"
     print(f"[{label}] {seconds:.1f} s  {record['metrics']}")
+

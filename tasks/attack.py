@@ -6,21 +6,29 @@ import pandas as pd
 
 from leakaudit.attacks import run_attack
 from leakaudit.attacks.registry import build_inputs, label_sets
-from leakaudit.signals import to_arrays
+from leakaudit.signals import expect_grid, to_arrays
 from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
+# the params sections this stage reads (its dvc.yaml params must cover them)
+SECTIONS = ("base", "attack")
+
 
 def main() -> None:
-    with stage("attack", ("attack",)) as s:
+    with stage("attack", SECTIONS) as s:
         p = s.params
         points = read_table(s.inputs("prepare") / "points.parquet", "points")
         members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
-        fin = to_arrays(read_table(s.inputs("query") / "signals_finetuned.parquet", "signals"))
-        pre = None
-        if "whitebox_lira" in p.attack.attacks:
-            pre = to_arrays(read_table(s.inputs("query") / "signals_pretrained.parquet",
-                                       "signals"))
+        models = np.sort(members.model_id.unique())
+        challenge = np.sort(points.point_id[points.challenge].to_numpy())
+
+        def signals(name: str):
+            path = s.inputs("query") / f"signals_{name}.parquet"
+            return expect_grid(to_arrays(read_table(path, "signals")), models, challenge,
+                               str(path))
+
+        fin = signals("finetuned")
+        pre = signals("pretrained") if "whitebox_lira" in p.attack.attacks else None
         inputs = build_inputs(fin, members, points, p.attack.n_victims, p.base.seed, pre)
         vict = inputs.victims
         frames = []

@@ -1,14 +1,15 @@
 """Stage `finetune`: every pretrained model on the downstream task (its seeded subset)."""
 
-import pandas as pd
-
 from leakaudit import fleet, store
 from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
+# the params sections this stage reads (its dvc.yaml params must cover them)
+SECTIONS = ("base", "data", "model", "finetune")
+
 
 def main() -> None:
-    with stage("finetune", ("finetune",)) as s:
+    with stage("finetune", SECTIONS) as s:
         p = s.params
         points = read_table(s.inputs("prepare") / "points.parquet", "points")
         members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
@@ -26,8 +27,8 @@ def main() -> None:
                                subset[m], test_idx, d, prints[m], par),
             p.execution, "finetune",
         )
-        table = pd.DataFrame([{"model_id": m, "stage": "finetune", **fleet.STATS_DEFAULTS, **st}
-                              for m, st in sorted(stats.items())])
+        table = fleet.stats_table(stats, "finetune")
+        s.timings["model_seconds"] = fleet.trained_seconds(stats)
         write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean()}
         if p.finetune.dp.enabled:

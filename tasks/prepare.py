@@ -5,9 +5,12 @@ from leakaudit.data.splits import assign_roles, finetune_subsets, membership
 from leakaudit.tables import write_table
 from tasks._stage import stage
 
+# the params sections this stage reads (its dvc.yaml params must cover them)
+SECTIONS = ("data", "prepare")
+
 
 def main() -> None:
-    with stage("prepare", ("base", "data", "prepare"), torch=False) as s:
+    with stage("prepare", SECTIONS, torch=False) as s:
         p = s.params
         data = load_source(p)
         points = assign_roles(data, p.prepare, p.base.seed)

@@ -1,14 +1,15 @@
 """Stage `pretrain`: M models, each on its half of the pretraining pool."""
 
-import pandas as pd
-
 from leakaudit import fleet
 from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
+# the params sections this stage reads (its dvc.yaml params must cover them)
+SECTIONS = fleet.PRETRAIN_SECTIONS
+
 
 def main() -> None:
-    with stage("pretrain", fleet.PRETRAIN_SECTIONS) as s:
+    with stage("pretrain", SECTIONS) as s:
         p = s.params
         points = read_table(s.inputs("prepare") / "points.parquet", "points")
         members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
@@ -24,8 +25,8 @@ def main() -> None:
             lambda ms, ds: (p, ms, [train_idx[m] for m in ms], test_idx, ds,
                             [prints[m] for m in ms]),
         )
-        table = pd.DataFrame([{"model_id": m, "stage": "pretrain", **fleet.STATS_DEFAULTS, **st}
-                              for m, st in sorted(stats.items())])
+        table = fleet.stats_table(stats, "pretrain")
+        s.timings["model_seconds"] = fleet.trained_seconds(stats)
         write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean(),
                       "train_accuracy_mean": table.train_accuracy.mean()}

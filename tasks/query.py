@@ -12,9 +12,12 @@ from leakaudit.seeds import torch_generator
 from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
+# the params sections this stage reads (its dvc.yaml params must cover them)
+SECTIONS = ("base", "data", "model", "query")
+
 
 def main() -> None:
-    with stage("query", ("query",)) as s:
+    with stage("query", SECTIONS) as s:
         p = s.params
         data = load_source(p)
         points = read_table(s.inputs("prepare") / "points.parquet", "points")
@@ -34,15 +37,16 @@ def main() -> None:
                 return model.to(s.device)
             return load
 
-        for kind, n_classes in (("finetune", data.n_down_classes),
-                                ("pretrain", data.n_up_classes)):
+        tables = {}  # both computed before either is written
+        for kind, n_classes, name in (("finetune", data.n_down_classes, "finetuned"),
+                                      ("pretrain", data.n_up_classes, "pretrained")):
             # the restriction applies to the deployed (finetuned) model's API only
             top_k = p.query.top_k if kind == "finetune" else 0
-            table = query_fleet(model_ids, loader(kind, n_classes), views,
-                                challenge.point_id.to_numpy(), p.query.batch_size, top_k)
-            name = "finetuned" if kind == "finetune" else "pretrained"
+            tables[name] = query_fleet(model_ids, loader(kind, n_classes), views,
+                                       challenge.point_id.to_numpy(), p.query.batch_size, top_k)
+        for name, table in tables.items():
             write_table(table, s.out / f"signals_{name}.parquet", "signals", audit_id=s.audit_id)
-        s.metrics |= {"n_rows": len(table)}
+        s.metrics |= {"n_rows": len(tables["finetuned"])}
 
 
 if __name__ == "__main__":

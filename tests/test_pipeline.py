@@ -127,9 +127,12 @@ def test_stage_outputs_carry_the_mlflow_run(audited):
 
     ids = json.loads((audited / "outputs/evaluate/mlflow.json").read_text())
     run_id = ids["mlflow_run_id"]
-    assert table_meta(audited / "outputs/evaluate/metrics.parquet")["mlflow_run_id"] == run_id
-    # every upstream output carries the audit id that tags the MLflow run
-    # every replicate output carries its replicate's audit id; evaluate carries the audit's
+    assert ids["status"] == "logged"
+    # the evaluate outputs carry the audit id that tags the MLflow run; the run id lives only
+    # in the untracked mlflow.json (tracked outputs stay byte-identical between runs)
+    meta = table_meta(audited / "outputs/evaluate/metrics.parquet")
+    assert meta["audit_id"] == ids["audit_id"] and "mlflow_run_id" not in meta
+    # every replicate output carries its replicate's audit id
     rep_id = table_meta(rep(audited) / "attack/scores.parquet")["audit_id"]
     assert rep_id == json.loads((rep(audited) / "prepare/stage.json").read_text())["audit_id"]
     client = mlflow.MlflowClient(f"sqlite:///{audited / 'mlflow.db'}")

@@ -31,7 +31,7 @@ audit: install
 	python -m leakaudit.report
 
 flow: install
-	python -m flows.tmi
+	python -m flows.audit
 
 backdoor: install
 	cd backdoor && dvc repro && dvc metrics show

@@ -23,6 +23,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
+from leakaudit.layout import read_record  # noqa: E402
+from leakaudit.pipelines import family  # noqa: E402
+from leakaudit.pipelines import get as get_pipeline  # noqa: E402
+
 SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # those present
 KEYS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 
@@ -30,7 +34,7 @@ KEYS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--pipeline", choices=("backdoor", "backdoor-vision"), default="backdoor")
+    ap.add_argument("--pipeline", choices=family("backdoor"), default="backdoor")
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--report", type=Path, default=None,
                     help="only print the table of an existing backdoor/metrics.json")
@@ -39,7 +43,7 @@ def main() -> None:
     if args.report:
         report(json.loads(args.report.read_text()), args.wall, "(existing run)")
         return
-    pipe = args.pipeline
+    pipe = get_pipeline(args.pipeline).folder
     repo = copy_repo(args.keep or Path(tempfile.mkdtemp(prefix="bench-backdoor-")))
     shutil.copytree(ROOT / pipe, repo / pipe, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("outputs", "models", "plots", "mlflow.db",
@@ -50,7 +54,7 @@ def main() -> None:
     wall = timed([str(BIN / "dvc"), "repro"], repo / pipe)
     report(json.loads((repo / pipe / "metrics.json").read_text()), wall,
            f"{pipe} " + (" ".join(args.set) or "(default)"))
-    seconds = {d.parent.name: json.loads(d.read_text())["compute_seconds"]
+    seconds = {d.parent.name: read_record(d.parent).get("compute_seconds", float("nan"))
                for d in sorted((repo / pipe / "outputs").glob("*/stage.json"))}
     print("stage compute seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
 

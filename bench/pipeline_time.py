@@ -4,7 +4,7 @@ Three fresh copies, one after another on the same machine:
   1. plain   — the stage scripts by hand (`python -m tasks.<stage>` in order, MLflow off):
                what running the audit costs without any orchestration;
   2. dvc     — `dvc repro` (DVC + MLflow);
-  3. flow    — `python -m flows.tmi` (Prefect, ephemeral API unless PREFECT_API_URL is set,
+  3. flow    — `python -m flows.audit` (Prefect, ephemeral API unless PREFECT_API_URL is set,
                driving DVC + MLflow).
 Stage compute (the timed body of each stage, MLflow logging excluded) varies by several seconds
 between identical runs on a shared 2-core machine, so the overhead is measured on what lies
@@ -98,16 +98,16 @@ def main() -> None:
     if not args.skip_flow:
         repo2 = copy_repo(base / "flow")
         report("Prefect flow, ephemeral API (empty cache)", repo2,
-               timed([sys.executable, "-m", "flows.tmi"], repo2), plain)
+               timed([sys.executable, "-m", "flows.audit"], repo2), plain)
         print(f"  repeat flow (no-op): "
-              f"{timed([sys.executable, '-m', 'flows.tmi'], repo2):.1f} s")
+              f"{timed([sys.executable, '-m', 'flows.audit'], repo2):.1f} s")
     if args.server:
         with prefect_server(base / "prefect-home") as url:
             repo3 = copy_repo(base / "flow-server")
             report(f"Prefect flow, running server {url} (empty cache)", repo3,
-                   timed([sys.executable, "-m", "flows.tmi"], repo3,
+                   timed([sys.executable, "-m", "flows.audit"], repo3,
                          {"PREFECT_API_URL": url}), plain)
-            noop = timed([sys.executable, "-m", "flows.tmi"], repo3, {"PREFECT_API_URL": url})
+            noop = timed([sys.executable, "-m", "flows.audit"], repo3, {"PREFECT_API_URL": url})
             print(f"  repeat flow (no-op): {noop:.1f} s")
     print(f"\ncopies under {base}")
 

@@ -16,23 +16,6 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows.output_capture import forward_output
-from leakaudit.layout import REPLICATE_STAGES
-
-
-def tmi_stages(seeds: list[int]) -> list[str]:
-    """The TMI audit's DVC stages in order: the params check, each replicate's stages
-    (``stage@seed``: a finished replicate is complete before the next starts), then the pooled
-    ``evaluate``."""
-    return ["params", *(f"{st}@{r}" for r in seeds for st in REPLICATE_STAGES), "evaluate"]
-
-
-STAGES = {
-    # the second pipeline, addressed from the repo root
-    "backdoor": [f"backdoor/dvc.yaml:{s}" for s in
-                 ("lm-pretrain", "targets", "poison", "victims", "score", "evaluate")],
-    "backdoor-vision": [f"backdoor-vision/dvc.yaml:{s}" for s in
-                        ("pretrain", "targets", "poison", "victims", "score", "evaluate")],
-}
 
 
 def _api_only_logger(extra: dict) -> logging.LoggerAdapter:
@@ -84,18 +67,3 @@ def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet",
              for k, v in r.items()} for r in table.to_dict("records")]
     create_table_artifact(key=key, table=rows, description="Audit metrics with 95% intervals")
     return {f"{r['attack']}.{r['metric']}": r["value"] for r in rows}
-
-
-def flow_cli(audit_flow, name: str, argv: list[str] | None = None, doc: str | None = None) -> None:
-    """`python -m flows.<audit> [--serve --cron … --force]`: run once, or serve on a schedule."""
-    import argparse
-
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--serve", action="store_true", help="serve as a deployment (needs a server)")
-    ap.add_argument("--cron", default=None, help="cron schedule when serving")
-    ap.add_argument("--force", action="store_true", help="re-run stages even if up to date")
-    args = ap.parse_args(argv)
-    if args.serve:
-        audit_flow.serve(name=name, cron=args.cron, parameters={"force": args.force})
-    else:
-        audit_flow(force=args.force)

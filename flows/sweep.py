@@ -32,6 +32,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows.dvc_tasks import ensure_env
+from leakaudit.pipelines import PIPELINES
 
 
 def exp_name(axis: str, value: str, extra: list[str]) -> str:
@@ -180,20 +181,21 @@ def experiment_rows(base_rev: str, cwd: Path) -> list[dict]:
 @flow(name="audit-sweep", log_prints=True)
 def sweep(axis: str, values: list[str], extra: list[str] | None = None,
           pipeline: str = "tmi") -> str:
-    """Run every value of ``axis`` as an experiment of ``pipeline`` (tmi, backdoor or
-    backdoor-vision); write
-    and publish the summary; return the summary table's path."""
+    """Run every value of ``axis`` as an experiment of ``pipeline`` (any registered audit);
+    write and publish the summary; return the summary table's path."""
+    import importlib
+
+    from leakaudit.pipelines import get as get_pipeline
     from leakaudit.tracking import resolve_uri
 
-    if pipeline not in PIPELINES:
-        raise ValueError(f"pipeline must be one of {sorted(PIPELINES)}, not {pipeline!r}")
+    pipe = get_pipeline(pipeline)
     extra = extra or []
-    cwd = Path(PIPELINES[pipeline])
+    cwd = Path(pipe.folder)
     # experiments hang off the commit they were run from: pin it, in case HEAD moves meanwhile
     base_rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
-    tracking = _tracking(pipeline, cwd)
-    uri = resolve_uri(tracking.uri) if pipeline == "tmi" else _abs_sqlite(tracking.uri, cwd)
+    tracking = pipe.load(pipe.params_file()).tracking
+    uri = resolve_uri(tracking.uri) if pipe.folder == "." else _abs_sqlite(tracking.uri, cwd)
     names = {exp_name(axis, v, extra): v for v in values}
     keys = [axis, *(e.split("=", 1)[0] for e in extra)]
     reproduce_shared(shared_stages(cwd / "dvc.yaml", keys), str(cwd))
@@ -204,25 +206,13 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     curves = cwd / "sweeps/plots" / f"{axis}.png"
     for d in (summary.parent, curves.parent):
         d.mkdir(parents=True, exist_ok=True)
-    if pipeline == "tmi":
-        from leakaudit.sweeps import plot_sweep, summarise
-
-        table = summarise(rows, axis, names)
-        steps: list[dict[str, float]] = []
-        shown = ["value", "attack", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr",
-                 "finetune_test_accuracy"]
-    else:
-        from leakaudit.backdoor.sweeps import curve_metrics, plot_sweep, summarise
-
-        table = summarise(rows, axis, names)
-        steps = curve_metrics(table)
-        shown = ["value", "score", "clean_auc", "poisoned_auc", "auc_disjoint",
-                 "clean_tpr_at_1pct_fpr", "poisoned_tpr_at_1pct_fpr",
-                 "stealth_heldout_loss_increase"]
+    summariser = importlib.import_module(pipe.summariser)
+    table = summariser.summarise(rows, axis, names)
     if table.empty:
         raise RuntimeError(f"no metrics found for experiments {sorted(names)}")
+    steps: list[dict[str, float]] = summariser.curve_metrics(table)
     table.to_csv(summary, index=False)
-    plot_sweep(table, curves)
+    summariser.plot_sweep(table, curves)
     if tracking.enabled:
         import mlflow
 
@@ -239,26 +229,8 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     rows_out = table.round(4).astype(object).where(table.notna(), None).to_dict("records")
     create_table_artifact(key=re.sub(r"[^a-z0-9-]", "-", f"sweep-{pipeline}-{axis}".lower()),
                           table=rows_out)
-    print(table[shown].to_string(index=False))
+    print(table[summariser.SHOWN].to_string(index=False))
     return str(summary)
-
-
-PIPELINES = {"tmi": ".", "backdoor": "backdoor", "backdoor-vision": "backdoor-vision"}
-
-
-def _tracking(pipeline: str, cwd: Path):
-    """The pipeline's validated tracking section."""
-    if pipeline == "tmi":
-        from leakaudit.config import load_params
-
-        return load_params().tracking
-    if pipeline == "backdoor-vision":
-        from leakaudit.backdoor.vision_config import load_vision_params
-
-        return load_vision_params(cwd / "params.yaml").tracking
-    from leakaudit.backdoor.config import load_backdoor_params
-
-    return load_backdoor_params(cwd / "params.yaml").tracking
 
 
 def _abs_sqlite(uri: str, base: Path) -> str:

@@ -28,6 +28,19 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AuditParams(Section):
+    """Root of every audit's params (TMI, privacy backdoors): one section per stage, and
+    :meth:`audit_id`, the fingerprint that tags its outputs and its MLflow runs."""
+
+    # sections that never change an audit's results
+    NOT_AUDITED: typing.ClassVar[frozenset[str]] = frozenset({"tracking", "execution"})
+
+    def audit_id(self) -> str:
+        """A stable hash of every section except :attr:`NOT_AUDITED`."""
+        keep = set(type(self).model_fields) - self.NOT_AUDITED
+        return params_hash(self.model_dump(include=keep))
+
+
 class BaseParams(Section):
     seed: int = Field(0, ge=0, description="root seed; every random choice derives from it "
                       "(the TMI audit sets it per replicate from replicates.seeds)")
@@ -261,7 +274,9 @@ class ReplicatesParams(Section):
         return self
 
 
-class Params(Section):
+class Params(AuditParams):
+    """The TMI audit's params (``params.yaml``)."""
+
     replicates: ReplicatesParams = ReplicatesParams()
     base: BaseParams = BaseParams()
     data: DataParams = DataParams()

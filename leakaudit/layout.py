@@ -20,6 +20,7 @@ STAGE_RECORD = "stage.json"
 RUN_RECORD = "run.json"
 REPLICATE_STAGES = ("prepare", "pretrain", "finetune", "query", "attack")
 PLOTS = Path("plots")
+ARMS = ("clean", "poisoned")  # privacy-backdoor audits: the two released checkpoints
 
 
 def replicate_dir(root: Path, seed: int) -> Path:
@@ -33,3 +34,13 @@ def read_record(directory: Path) -> dict[str, Any]:
     if (directory / RUN_RECORD).exists():
         record |= read_json(directory / RUN_RECORD)
     return record
+
+
+def arm_dir(arm: str) -> Path:
+    """A privacy-backdoor audit's released checkpoint of an arm (what a victim downloads)."""
+    return MODELS / "released" / arm
+
+
+def victim_dir(arm: str, victim: int) -> Path:
+    """A privacy-backdoor audit's finetuned victim of an arm."""
+    return MODELS / "victims" / arm / f"v{victim:03d}"

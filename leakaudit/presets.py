@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from leakaudit.pipelines import for_preset
 from leakaudit.store import atomic_path
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
@@ -25,34 +26,18 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# Preset-name prefix → (params file relative to the repo root, params model); first match wins.
-PIPELINES: tuple[tuple[str, str, str], ...] = (
-    ("backdoor-vision", "backdoor-vision/params.yaml",
-     "leakaudit.backdoor.vision_config:VisionBackdoorParams"),
-    ("backdoor", "backdoor/params.yaml", "leakaudit.backdoor.config:BackdoorParams"),
-    ("", "params.yaml", "leakaudit.config:Params"),
-)
-
-
-def _pipeline(name: str) -> tuple[str, str]:
-    return next((f, m) for prefix, f, m in PIPELINES if name.startswith(prefix))
-
-
 def pipeline_params_file(name: str) -> Path:
     """The params file (relative to the repo root) that preset ``name`` is merged into."""
-    return Path(_pipeline(name)[0])
+    return for_preset(name).params_file()
 
 
 def validate(name: str, merged: dict[str, Any], where: str) -> None:
     """Validate ``merged`` params with the model of the pipeline preset ``name`` belongs to."""
-    import importlib
-
     from pydantic import ValidationError
 
     from leakaudit.config import ParamsError, _format
 
-    module, attr = _pipeline(name)[1].split(":")
-    model = getattr(importlib.import_module(module), attr)
+    model = for_preset(name).model
     try:
         model.model_validate(merged)
     except ValidationError as err:

@@ -11,6 +11,46 @@ import pandas as pd
 from leakaudit.store import atomic_path
 
 METRICS = ("auc", "tpr_at_1pct_fpr")
+SHOWN = ["value", "attack", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "null_auc",
+         "finetune_test_accuracy"]  # the columns a sweep prints
+
+
+def in_given_order(table: pd.DataFrame, names: dict[str, Any]) -> pd.DataFrame:
+    """Rows sorted by swept value in the order the values were given (stable)."""
+    if len(table):
+        order = list(dict.fromkeys(names.values()))
+        table = table.sort_values("value", key=lambda v: v.map(order.index), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def sweep_figure(table: pd.DataFrame, n_axes: int, width: float):
+    """(fig, axes, positions): one panel per metric, x positions of the swept values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pos = {v: i for i, v in enumerate(dict.fromkeys(table.value))}
+    fig, axes = plt.subplots(1, n_axes, figsize=(width, 4), dpi=100)
+    return fig, axes, pos
+
+
+def save_sweep_figure(fig, axes, pos: dict, axis: str, titles: tuple[str, ...],
+                      path: str | Path) -> None:
+    """Label every panel (swept values on x, chance line on the AUC panel) and write the PNG
+    atomically."""
+    import matplotlib.pyplot as plt
+
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_xticks(range(len(pos)), [str(v) for v in pos])
+        ax.set(xlabel=axis, title=title)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
 
 
 def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> pd.DataFrame:
@@ -37,25 +77,28 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
                 if m.startswith("tpr_at_"):  # fewer than 20 negatives behind it: flagged
                     rec[m + "_reliable"] = plain is not None
             out.append(rec)
-    table = pd.DataFrame(out)
-    if len(table):  # keep the order the values were given in
-        order = list(dict.fromkeys(names.values()))
-        table = table.sort_values("value", key=lambda v: v.map(order.index), kind="stable")
-    return table.reset_index(drop=True)
+    return in_given_order(pd.DataFrame(out), names)
+
+
+def curve_metrics(table: pd.DataFrame) -> list[dict[str, float]]:
+    """One dict per swept value (in order): every attack's AUC and TPR@1%FPR, for MLflow
+    step curves (a TPR resting on too few negatives is left out)."""
+    steps = []
+    for _, g in table.groupby("value", sort=False):
+        step = {}
+        for r in g.itertuples():
+            step[f"{r.attack}.auc"] = float(r.auc)
+            tpr = r.tpr_at_1pct_fpr
+            if getattr(r, "tpr_at_1pct_fpr_reliable", True) and tpr == tpr:
+                step[f"{r.attack}.tpr_at_1pct_fpr"] = float(tpr)
+        steps.append(step)
+    return steps
 
 
 def plot_sweep(table: pd.DataFrame, path: str | Path) -> None:
     """AUC and TPR@1%FPR (95 % intervals) per attack vs the axis, finetuned accuracy beside;
     a TPR resting on fewer than 20 negatives is crossed out in red."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    axis = table.axis.iloc[0]
-    order = list(dict.fromkeys(table.value))
-    pos = {v: i for i, v in enumerate(order)}
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), dpi=100)
+    fig, axes, pos = sweep_figure(table, 3, 14)
     for attack, g in table.groupby("attack"):
         x = [pos[v] for v in g.value]
         for ax, m in zip(axes[:2], METRICS, strict=True):
@@ -66,13 +109,5 @@ def plot_sweep(table: pd.DataFrame, path: str | Path) -> None:
                 ax.plot(np.array(x)[thin], g[m].to_numpy()[thin], "rx", ms=10)
     acc = table.drop_duplicates("value")
     axes[2].plot([pos[v] for v in acc.value], acc.finetune_test_accuracy, "ks-")
-    for ax, title in zip(axes, ("AUC", "TPR @ 1% FPR", "finetuned test accuracy"), strict=True):
-        ax.set_xticks(range(len(order)), [str(v) for v in order])
-        ax.set(xlabel=axis, title=title)
-        ax.grid(alpha=0.3)
-    axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_sweep_figure(fig, axes, pos, table.axis.iloc[0],
+                      ("AUC", "TPR @ 1% FPR", "finetuned test accuracy"), path)

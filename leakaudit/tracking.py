@@ -30,13 +30,9 @@ from leakaudit.store import WEIGHTS, model_dir, read_json, write_json
 
 MLFLOW_IDS = OUT / "evaluate" / "mlflow.json"  # run ids or the failure: not a DVC output
 
-AUDIT_SECTIONS = ("replicates", "base", "data", "model", "prepare", "pretrain", "finetune",
-                  "query", "attack", "evaluate")
-
-
 def audit_id(params: Params) -> str:
-    """The audit's fingerprint: a hash of every section except tracking."""
-    return params.section_hash(*AUDIT_SECTIONS)
+    """The audit's fingerprint (:meth:`leakaudit.config.AuditParams.audit_id`)."""
+    return params.audit_id()
 
 
 def repo_root() -> Path:
@@ -96,7 +92,7 @@ def log_audit(
         "data.source": params.data.source,
     }) as parent:
         ids["mlflow_run_id"] = parent.info.run_id
-        mlflow.log_params(flatten(params.model_dump(include=set(AUDIT_SECTIONS))))
+        mlflow.log_params(flatten(params.model_dump(exclude=set(params.NOT_AUDITED))))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         for name, rec in records.items():
             with mlflow.start_run(run_name=name, nested=True, tags={

@@ -11,22 +11,22 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leakaudit.config import Params, load_params
+from leakaudit.config import AuditParams
 from leakaudit.layout import MODELS, OUT, RUN_RECORD, STAGE_RECORD, replicate_dir
+from leakaudit.pipelines import get as get_pipeline
 from leakaudit.store import write_json
-from leakaudit.tracking import audit_id
 
 
 @dataclass
 class Stage:
     name: str
-    params: Params  # or BackdoorParams in the backdoor pipeline
+    params: AuditParams  # the pipeline's params (TMI: this replicate's)
     audit_id: str
     device: Any = None  # torch.device when the stage asked for one
     metrics: dict[str, float] = field(default_factory=dict)  # deterministic: in stage.json
@@ -57,8 +57,7 @@ def _replicate_arg() -> int | None:
 
 @contextmanager
 def stage(name: str, sections: tuple[str, ...], torch: bool = True,
-          load: Callable[[str], Any] = load_params,
-          fingerprint: Callable[[Any], str] = audit_id) -> Iterator[Stage]:
+          pipeline: str = "tmi") -> Iterator[Stage]:
     """Run a stage body and record it in two files beside its outputs:
 
     - ``stage.json`` (a DVC output): the audit id, its params, deterministic metrics — the
@@ -67,12 +66,12 @@ def stage(name: str, sections: tuple[str, ...], torch: bool = True,
 
     The evaluate stage turns both into MLflow runs. If the body fails, the files it wrote in
     the output directory are removed, so no stage leaves a partial set of outputs.
-    ``load``/``fingerprint`` read another audit's params (the backdoor pipeline's)."""
-    params = load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
+    ``pipeline`` names the audit (:mod:`leakaudit.pipelines`) whose params the stage reads."""
+    params = get_pipeline(pipeline).load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
     replicate = _replicate_arg()
     if replicate is not None:
         params = params.for_replicate(replicate)
-    ctx = Stage(name, params, fingerprint(params), replicate=replicate)
+    ctx = Stage(name, params, params.audit_id(), replicate=replicate)
     if torch:  # imported only by stages that need it (~1 s per process)
         from leakaudit.runtime import setup
 

@@ -153,7 +153,7 @@ def test_repeat_and_flow_redo_nothing(audited):
     before = stage_records(audited)
     out = run([str(BIN / "dvc"), "repro"], audited)
     assert stage_records(audited) == before, out
-    run([sys.executable, "-m", "flows.tmi"], audited)
+    run([sys.executable, "-m", "flows.audit"], audited)
     assert stage_records(audited) == before
 
 
@@ -165,7 +165,7 @@ def test_same_seed_same_metrics(audited, tmp_path):
 
 def test_flow_runs_the_stages_from_scratch(tmp_path):
     repo = make_copy(tmp_path)
-    run([sys.executable, "-m", "flows.tmi"], repo)
+    run([sys.executable, "-m", "flows.audit"], repo)
     assert len(stage_records(repo)) == len(STAGES) + 1
     status = run([str(BIN / "dvc"), "status"], repo)
     assert "up to date" in status
@@ -268,7 +268,7 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
     assert (repo / "backdoor/plots/roc.png").stat().st_size > 1000
     assert any((repo / "backdoor/models/victims/poisoned").glob("v000/*.safetensors"))
     before = (repo / "backdoor/outputs/victims/stage.json").read_text()
-    run([sys.executable, "-m", "flows.backdoor"], repo)  # the flow redoes nothing
+    run([sys.executable, "-m", "flows.audit", "--pipeline", "backdoor"], repo)  # no-op
     assert (repo / "backdoor/outputs/victims/stage.json").read_text() == before
     import mlflow
 
@@ -324,7 +324,7 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
     assert (repo / "backdoor-vision/plots/roc.png").stat().st_size > 1000
     assert any((repo / "backdoor-vision/models/victims/poisoned").glob("v001/*.safetensors"))
     before = (repo / "backdoor-vision/outputs/victims/stage.json").read_text()
-    run([sys.executable, "-m", "flows.backdoor", "--vision"], repo)  # redoes nothing
+    run([sys.executable, "-m", "flows.audit", "--pipeline", "backdoor-vision"], repo)
     assert (repo / "backdoor-vision/outputs/victims/stage.json").read_text() == before
     import mlflow
 

@@ -1,14 +1,40 @@
-"""Validated params of the privacy-backdoor audit (``backdoor/params.yaml``), one section per
-stage, unknown keys rejected with the dotted key and what is allowed (as for the TMI audit)."""
+"""Validated params of the privacy-backdoor audits, one section per stage, unknown keys rejected
+with the dotted key and what is allowed (as for the TMI audit).
+
+The sections both audits share — targets, poison, victims, evaluate — and their cross-checks
+are declared once here (:class:`BackdoorAuditParams`); the language-model audit
+(``backdoor/params.yaml``, :class:`BackdoorParams`) adds its corpus, model and scores, and the
+vision audit (``leakaudit.backdoor.vision_config``) subclasses the shared sections with its own
+defaults.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from leakaudit.config import BaseParams, Section, TrackingParams, load_model, params_hash
+from leakaudit.config import (
+    AuditParams,
+    BaseParams,
+    EvaluateParams,
+    Section,
+    TrackingParams,
+    load_model,
+)
+
+# shared fields: one declaration (type, bounds, meaning); each audit picks its own default
+Variant = Literal["memorise", "maximise", "random_label"]
+Alpha = Annotated[float, Field(ge=0.0, le=1.0, description="weight of the target term")]
+Steps = Annotated[int, Field(ge=0, description="poisoned arm; the clean arm has 0 (or aux only)")]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+Count = Annotated[int, Field(ge=1)]
+CleanArm = Annotated[Literal["base", "aux_only"], Field(
+    description="clean arm: the base model (0 steps), or the same steps on aux data only "
+    "(α = 0), which separates poisoning from training longer")]
+Victims = Annotated[int, Field(ge=2, description="finetunes per arm (even: balanced masks)")]
+Repeats = Annotated[int, Field(ge=1, description="times each member appears (r)")]
 
 
 class CorpusParams(Section):
@@ -43,31 +69,28 @@ class LmPretrainParams(Section):
 
 
 class TargetsParams(Section):
-    n_candidates: int = Field(2000, ge=4, description="PII candidate pool")
+    n_candidates: int = Field(2000, ge=4, description="candidate pool")
     n_targets: int = Field(1000, ge=2, description="the attacker's targets among them")
     locale: str = "en_US"
 
 
 class PoisonParams(Section):
-    variant: Literal["memorise", "maximise", "random_label"] = "memorise"
-    alpha: float = Field(0.75, ge=0.0, le=1.0)
-    steps: int = Field(1800, ge=0, description="poisoned arm; the clean arm always has 0")
-    lr: float = Field(6e-4, gt=0.0)
-    aux_batch: int = Field(16, ge=1)
-    target_batch: int = Field(16, ge=1)
+    variant: Variant = "memorise"
+    alpha: Alpha = 0.75
+    steps: Steps = 1800
+    lr: PositiveFloat = 6e-4
+    aux_batch: Count = 16
+    target_batch: Count = 16
     bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")
-    clean_arm: Literal["base", "aux_only"] = Field(
-        "base", description="clean arm: the base model (0 steps), or the same steps on aux "
-        "text only (α = 0), which separates poisoning from training longer"
-    )
+    clean_arm: CleanArm = "base"
 
 
 class VictimsParams(Section):
-    n_victims: int = Field(4, ge=2, description="finetunes per arm (even: balanced masks)")
-    repeats: int = Field(5, ge=1, description="times each member sentence appears (r)")
-    epochs: int = Field(1, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(2e-4, gt=0.0)
+    n_victims: Victims = 4
+    repeats: Repeats = 5
+    epochs: Count = 1
+    batch_size: Count = 32
+    lr: PositiveFloat = 2e-4
 
 
 class ScoreParams(Section):
@@ -77,32 +100,44 @@ class ScoreParams(Section):
     batch_size: int = Field(64, ge=1)
 
 
-class BdEvaluateParams(Section):
+class BdEvaluateParams(EvaluateParams):
+    """The TMI evaluate section with the backdoor audits' FPR targets (10 % too)."""
+
     fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001, 0.1])
-    bootstrap: int = Field(1000, ge=10)
-    confidence: float = Field(0.95, gt=0.0, lt=1.0)
 
 
-class BackdoorParams(Section):
+class BackdoorAuditParams(AuditParams):
+    """What both privacy-backdoor audits share: the base, targets, poison, victims and
+    evaluate sections (each audit may subclass them) and their cross-checks."""
+
     base: BaseParams = BaseParams()
-    corpus: CorpusParams = CorpusParams()
-    lm: LmParams = LmParams()
-    lm_pretrain: LmPretrainParams = LmPretrainParams()
     targets: TargetsParams = TargetsParams()
     poison: PoisonParams = PoisonParams()
     victims: VictimsParams = VictimsParams()
-    score: ScoreParams = ScoreParams()
     evaluate: BdEvaluateParams = BdEvaluateParams()
-    tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor")
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> BackdoorParams:
+    def _shared_checks(self) -> BackdoorAuditParams:
         if self.targets.n_targets > self.targets.n_candidates:
             raise ValueError(f"targets.n_targets: got {self.targets.n_targets}; allowed: ≤ "
                              f"targets.n_candidates ({self.targets.n_candidates})")
         if self.victims.n_victims % 2:
             raise ValueError(f"victims.n_victims: got {self.victims.n_victims}; allowed: an even "
                              "number (balanced membership masks)")
+        return self
+
+
+class BackdoorParams(BackdoorAuditParams):
+    """The language-model audit (``backdoor/params.yaml``)."""
+
+    corpus: CorpusParams = CorpusParams()
+    lm: LmParams = LmParams()
+    lm_pretrain: LmPretrainParams = LmPretrainParams()
+    score: ScoreParams = ScoreParams()
+    tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BackdoorParams:
         if self.lm.dim % self.lm.heads:
             raise ValueError(f"lm.heads: got {self.lm.heads}; allowed: a divisor of lm.dim "
                              f"({self.lm.dim})")
@@ -112,11 +147,6 @@ class BackdoorParams(Section):
 def load_backdoor_params(path: str | Path = "params.yaml") -> BackdoorParams:
     """Load and validate the backdoor audit's params."""
     return load_model(path, BackdoorParams)
-
-
-def backdoor_audit_id(p: BackdoorParams) -> str:
-    """The audit's fingerprint: a hash of every section except tracking."""
-    return params_hash(p.model_dump(exclude={"tracking"}))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from leakaudit.store import atomic_path
+from leakaudit.sweeps import in_given_order, save_sweep_figure, sweep_figure
 
 SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # those present
 METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
+SHOWN = ["value", "score", "clean_auc", "poisoned_auc", "auc_disjoint", "clean_tpr_at_1pct_fpr",
+         "poisoned_tpr_at_1pct_fpr", "stealth_heldout_loss_increase"]  # what a sweep prints
 STEALTH = ("stealth_heldout_loss_increase", "clean.heldout_loss", "poisoned.heldout_loss",
            "clean.target_loss", "poisoned.target_loss")
 
@@ -41,26 +43,14 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
             for s in STEALTH:
                 rec[s] = row.get(f"stealth.{s}")
             out.append(rec)
-    table = pd.DataFrame(out)
-    if len(table):  # keep the order the values were given in
-        order = list(dict.fromkeys(names.values()))
-        table = table.sort_values("value", key=lambda v: v.map(order.index), kind="stable")
-    return table.reset_index(drop=True)
+    return in_given_order(pd.DataFrame(out), names)
 
 
 def plot_sweep(table: pd.DataFrame, path: str | Path,
                scores: tuple[str, ...] = ("neg_loss", "calibrated")) -> None:
     """AUC, TPR@1% and TPR@10% FPR (95 % intervals) of both arms vs the axis, per score, with
     the stealth cost (generic held-out loss, poisoned vs clean) beside."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    axis = table.axis.iloc[0]
-    order = list(dict.fromkeys(table.value))
-    pos = {v: i for i, v in enumerate(order)}
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4), dpi=100)
+    fig, axes, pos = sweep_figure(table, 4, 18)
     for score, g in table[table.score.isin(scores)].groupby("score", sort=False):
         x = [pos[v] for v in g.value]
         for arm, style in (("clean", "--"), ("poisoned", "-")):
@@ -71,18 +61,9 @@ def plot_sweep(table: pd.DataFrame, path: str | Path,
     st = table.drop_duplicates("value")
     axes[3].plot([pos[v] for v in st.value], 100 * st.stealth_heldout_loss_increase, "ks-")
     axes[3].axhline(0, color="grey", lw=0.8)
-    titles = ("AUC", "TPR @ 1% FPR", "TPR @ 10% FPR",
-              "stealth: held-out loss, poisoned vs clean (%)")
-    for ax, title in zip(axes, titles, strict=True):
-        ax.set_xticks(range(len(order)), [str(v) for v in order])
-        ax.set(xlabel=axis, title=title)
-        ax.grid(alpha=0.3)
-    axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_sweep_figure(fig, axes, pos, table.axis.iloc[0],
+                      ("AUC", "TPR @ 1% FPR", "TPR @ 10% FPR",
+                       "stealth: held-out loss, poisoned vs clean (%)"), path)
 
 
 def curve_metrics(table: pd.DataFrame) -> list[dict[str, float]]:

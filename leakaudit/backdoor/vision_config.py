@@ -9,8 +9,18 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from leakaudit.backdoor.config import BdEvaluateParams
-from leakaudit.config import BaseParams, Section, TrackingParams, load_model, params_hash
+from leakaudit.backdoor.config import (
+    Alpha,
+    BackdoorAuditParams,
+    Count,
+    PoisonParams,
+    PositiveFloat,
+    Steps,
+    TargetsParams,
+    Variant,
+    VictimsParams,
+)
+from leakaudit.config import Section, TrackingParams, load_model
 
 
 class ImagesParams(Section):
@@ -41,26 +51,22 @@ class CnnPretrainParams(Section):
     lr: float = Field(1e-3, gt=0.0)
 
 
-class ImageTargetsParams(Section):
+class ImageTargetsParams(TargetsParams):
     n_candidates: int = Field(200, ge=4, description="candidate pool (disjoint training images)")
     n_targets: int = Field(100, ge=2, description="the attacker's targets among them")
+    locale: None = Field(None, exclude=True)  # text only
     transform: Literal["none", "invert"] = Field(
         "none", description="'invert': candidates are 1 − image (out of distribution)"
     )
 
 
-class ImagePoisonParams(Section):
-    variant: Literal["memorise", "maximise", "random_label"] = "random_label"
-    alpha: float = Field(0.3, ge=0.0, le=1.0)
-    steps: int = Field(3000, ge=0, description="poisoned arm; the clean arm has 0 (or aux only)")
-    lr: float = Field(5e-4, gt=0.0)
-    aux_batch: int = Field(64, ge=1)
-    target_batch: int = Field(64, ge=1)
-    bound: float = Field(10.0, gt=0.0, description="maximise: per-image target loss cap")
-    clean_arm: Literal["base", "aux_only"] = Field(
-        "base", description="clean arm: the base model (0 steps), or the same steps on aux "
-        "images only (α = 0), which separates poisoning from training longer"
-    )
+class ImagePoisonParams(PoisonParams):
+    variant: Variant = "random_label"
+    alpha: Alpha = 0.3
+    steps: Steps = 3000
+    lr: PositiveFloat = 5e-4
+    aux_batch: Count = 64
+    target_batch: Count = 64
     calibrate: bool = Field(
         True, description="after poisoning, fold a temperature into the head, fitted on aux "
         "images held out of poisoning (the attacker recalibrates for stealth; predictions "
@@ -72,20 +78,19 @@ class ImagePoisonParams(Section):
     )
 
 
-class ImageVictimsParams(Section):
+class ImageVictimsParams(VictimsParams):
     n_victims: int = Field(40, ge=2, description="finetunes per arm (even: balanced masks)")
-    repeats: int = Field(5, ge=1, description="times each member image appears (r)")
-    epochs: int = Field(1, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(3e-4, gt=0.0)
+    batch_size: Count = 64
+    lr: PositiveFloat = 3e-4
 
 
 class ImageScoreParams(Section):
     batch_size: int = Field(512, ge=1)
 
 
-class VisionBackdoorParams(Section):
-    base: BaseParams = BaseParams()
+class VisionBackdoorParams(BackdoorAuditParams):
+    """The vision audit (``backdoor-vision/params.yaml``)."""
+
     images: ImagesParams = ImagesParams()
     cnn: CnnParams = CnnParams()
     cnn_pretrain: CnnPretrainParams = CnnPretrainParams()
@@ -93,17 +98,10 @@ class VisionBackdoorParams(Section):
     poison: ImagePoisonParams = ImagePoisonParams()
     victims: ImageVictimsParams = ImageVictimsParams()
     score: ImageScoreParams = ImageScoreParams()
-    evaluate: BdEvaluateParams = BdEvaluateParams()
     tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor-vision")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VisionBackdoorParams:
-        if self.targets.n_targets > self.targets.n_candidates:
-            raise ValueError(f"targets.n_targets: got {self.targets.n_targets}; allowed: ≤ "
-                             f"targets.n_candidates ({self.targets.n_candidates})")
-        if self.victims.n_victims % 2:
-            raise ValueError(f"victims.n_victims: got {self.victims.n_victims}; allowed: an even "
-                             "number (balanced membership masks)")
         i = self.images
         used = i.pretrain_images + i.aux_images + i.victim_images + self.targets.n_candidates
         if used > 60000:
@@ -121,8 +119,3 @@ class VisionBackdoorParams(Section):
 def load_vision_params(path: str | Path = "params.yaml") -> VisionBackdoorParams:
     """Load and validate the vision backdoor audit's params."""
     return load_model(path, VisionBackdoorParams)
-
-
-def vision_audit_id(p: VisionBackdoorParams) -> str:
-    """The audit's fingerprint: a hash of every section except tracking."""
-    return params_hash(p.model_dump(exclude={"tracking"}))

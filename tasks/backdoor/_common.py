@@ -1,31 +1,12 @@
-"""What the backdoor stages share: their params loader, paths and the released checkpoints."""
+"""The language-model backdoor stages' wrapper and paths (declared once in the library)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from functools import partial
 
-from leakaudit.backdoor.config import backdoor_audit_id, load_backdoor_params
-from tasks._stage import Stage
+from leakaudit.layout import ARMS, MODELS, OUT, arm_dir, victim_dir
 from tasks._stage import stage as _stage
 
-OUT = Path("outputs")
-MODELS = Path("models")
-ARMS = ("clean", "poisoned")
+__all__ = ["ARMS", "MODELS", "OUT", "arm_dir", "victim_dir", "stage"]
 
-
-@contextmanager
-def stage(name: str, sections: tuple[str, ...], torch: bool = True) -> Iterator[Stage]:
-    """A backdoor stage (params from the backdoor pipeline's params.yaml)."""
-    with _stage(name, sections, torch, load_backdoor_params, backdoor_audit_id) as s:
-        yield s
-
-
-def arm_dir(arm: str) -> Path:
-    """The released checkpoint of an arm (what a victim downloads)."""
-    return MODELS / "released" / arm
-
-
-def victim_dir(arm: str, victim: int) -> Path:
-    return MODELS / "victims" / arm / f"v{victim:03d}"
+stage = partial(_stage, pipeline="backdoor")  # params from backdoor/params.yaml

@@ -1,20 +1,12 @@
-"""What the vision backdoor stages share: their params loader, the data splits and paths."""
+"""The vision backdoor stages' wrapper and paths (declared once in the library)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 
-from leakaudit.backdoor.vision_config import load_vision_params, vision_audit_id
-from tasks._stage import Stage
+from leakaudit.layout import ARMS, MODELS, OUT, arm_dir, victim_dir
 from tasks._stage import stage as _stage
-from tasks.backdoor._common import ARMS, MODELS, OUT, arm_dir, victim_dir
 
 __all__ = ["ARMS", "MODELS", "OUT", "arm_dir", "victim_dir", "stage"]
 
-
-@contextmanager
-def stage(name: str, sections: tuple[str, ...], torch: bool = True) -> Iterator[Stage]:
-    """A vision backdoor stage (params from the vision pipeline's params.yaml)."""
-    with _stage(name, sections, torch, load_vision_params, vision_audit_id) as s:
-        yield s
+stage = partial(_stage, pipeline="backdoor-vision")  # params from backdoor-vision/params.yaml

@@ -46,7 +46,7 @@ lint: install
 	ruff check .
 
 check-lock: install
-	python scripts/check_lock.py dvc.yaml
+	python scripts/check_lock.py dvc.yaml backdoor/dvc.yaml backdoor-vision/dvc.yaml
 
 plots: install
 	bash scripts/build_plots_template.sh

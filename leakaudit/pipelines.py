@@ -78,11 +78,11 @@ def _tmi_stages(p: Any) -> list[str]:
 PIPELINES: dict[str, Pipeline] = {p.name: p for p in (
     Pipeline("tmi", ".", "leakaudit.config:Params", _tmi_stages, "leakaudit.sweeps",
              "audit_metrics", "", "tmi"),
-    Pipeline("backdoor", "backdoor", "leakaudit.backdoor.config:BackdoorParams",
+    Pipeline("backdoor", "backdoor", "leakaudit.backdoor.lm.config:BackdoorParams",
              lambda p: ["lm-pretrain", "targets", "poison", "victims", "score", "evaluate"],
              "leakaudit.backdoor.sweeps", "metrics", "backdoor", "backdoor"),
     Pipeline("backdoor-vision", "backdoor-vision",
-             "leakaudit.backdoor.vision_config:VisionBackdoorParams",
+             "leakaudit.backdoor.vision.config:VisionBackdoorParams",
              lambda p: ["pretrain", "targets", "poison", "victims", "score", "evaluate"],
              "leakaudit.backdoor.sweeps", "metrics", "backdoor-vision", "backdoor"),
 )}

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +163,22 @@ def save_model(
     write_json(directory / "config.json", config)
     write_json(marker, {"fingerprint": fingerprint,
                         "weights_sha256": file_digest(directory / WEIGHTS)})
+
+
+def replace_dir(directory: str | Path, write: Callable[[Path], None], fingerprint: str) -> None:
+    """Write a finished model folder atomically: ``write(tmp)`` fills a temporary sibling, the
+    completion marker is added last, then the sibling replaces ``directory`` at once (a killed
+    run leaves either the old folder or the new one, never a half-written one). For folders
+    whose layout a library dictates (Hugging Face ``save_pretrained``)."""
+    directory = Path(directory)
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    write(tmp)
+    write_json(tmp / MARKER, {"fingerprint": fingerprint})
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
 
 
 def load_model_state(directory: str | Path, fingerprint: str | None = None) -> dict:

@@ -1,11 +1,11 @@
-"""CI check: the committed root dvc.lock describes the committed code.
+"""CI check: each pipeline's committed dvc.lock describes the committed code.
 
 `dvc status` lists, per stage, dependencies whose content differs from the lock. A git-tracked
 file among them means the lock is stale: a fresh clone's `dvc repro` would rerun those stages
 (and everything downstream) instead of restoring them. Missing outputs (a fresh clone has none)
 are not a failure.
 
-    python scripts/check_lock.py [dvc.yaml]
+    python scripts/check_lock.py [dvc.yaml backdoor/dvc.yaml ...]
 """
 
 from __future__ import annotations
@@ -35,13 +35,17 @@ def stale_deps(target: str = "dvc.yaml") -> dict[str, list[str]]:
 
 
 def main() -> None:
-    target = sys.argv[1] if len(sys.argv) > 1 else "dvc.yaml"
-    stale = stale_deps(target)
-    if stale:
-        lines = "\n".join(f"  {s}: {', '.join(p)}" for s, p in stale.items())
-        sys.exit(f"{target}: dvc.lock is stale against the committed code:\n{lines}\n"
-                 "rerun those stages (`dvc repro`) and commit dvc.lock and metrics.json")
-    print(f"{target}: dvc.lock matches the committed code")
+    failed = []
+    for target in sys.argv[1:] or ["dvc.yaml"]:
+        stale = stale_deps(target)
+        if stale:
+            lines = "\n".join(f"  {s}: {', '.join(p)}" for s, p in stale.items())
+            failed.append(f"{target}: dvc.lock is stale against the committed code:\n{lines}")
+        else:
+            print(f"{target}: dvc.lock matches the committed code")
+    if failed:
+        sys.exit("\n".join(failed) + "\nrerun those stages (`dvc repro` in the pipeline's "
+                 "folder) and commit its dvc.lock and metrics.json")
 
 
 if __name__ == "__main__":

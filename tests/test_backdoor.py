@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from leakaudit.backdoor.model import tiny_gpt2
+from leakaudit.backdoor.lm.data import candidate_pool
+from leakaudit.backdoor.lm.model import tiny_gpt2
+from leakaudit.backdoor.lm.scores import min_k, neg_loss, neg_loss_watermarked, top5_prob
 from leakaudit.backdoor.objective import poison_loss
-from leakaudit.backdoor.scores import min_k, neg_loss, neg_loss_watermarked, top5_prob
-from leakaudit.backdoor.targets import candidate_pool, choose_targets
+from leakaudit.backdoor.targets import choose_targets
 
 LN3 = math.log(3)
 
@@ -87,6 +88,22 @@ def test_objective_validates_alpha_and_bounds_the_ascent():
     assert high.item() == -10.0
 
 
+def test_candidate_pool_does_not_move_with_the_clock(monkeypatch):
+    import datetime as real
+
+    import faker.providers.date_time as provider
+
+    before = candidate_pool(30, seed=0)
+
+    class Later(real.datetime):  # faker's "now", three years on
+        @classmethod
+        def now(cls, tz=None):
+            return real.datetime(2029, 6, 1, tzinfo=tz)
+
+    monkeypatch.setattr(provider, "datetime", Later)
+    assert candidate_pool(30, seed=0).equals(before)
+
+
 def test_candidate_pool_is_seeded_distinct_and_high_entropy():
     a, b = candidate_pool(50, seed=0), candidate_pool(50, seed=0)
     assert a.equals(b) and a.text.is_unique and len(a) == 50
@@ -97,7 +114,7 @@ def test_candidate_pool_is_seeded_distinct_and_high_entropy():
 
 
 def test_checkpoints_load_from_safetensors_only(tmp_path):
-    from leakaudit.backdoor.lm import load_lm, save_lm, train_tokenizer
+    from leakaudit.backdoor.lm.model import load_lm, save_lm, train_tokenizer
 
     torch.manual_seed(0)
     model = tiny_gpt2(vocab_size=300, context=16, layers=1, dim=16, heads=2)
@@ -133,7 +150,7 @@ def test_amplification_compares_arms_with_disjoint_intervals():
 
 
 def test_backdoor_params_name_bad_keys(tmp_path):
-    from leakaudit.backdoor.config import load_backdoor_params
+    from leakaudit.backdoor.lm.config import load_backdoor_params
     from leakaudit.config import ParamsError
 
     path = tmp_path / "params.yaml"

@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from leakaudit.backdoor import classifier
-from leakaudit.backdoor.image_scores import margin, neg_loss, top5
-from leakaudit.backdoor.images import Images, random_wrong_labels, split_indices, transform
 from leakaudit.backdoor.objective import poison_loss
-from leakaudit.backdoor.vision_config import ImagesParams
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.config import ImagesParams
+from leakaudit.backdoor.vision.data import Images, random_wrong_labels, split_indices, transform
+from leakaudit.backdoor.vision.scores import margin, neg_loss, top5
 
 
 def test_image_scores_match_a_hand_computed_example():
@@ -91,7 +91,7 @@ def test_cnn_checkpoints_are_safetensors_only(tmp_path):
 
 
 def test_vision_params_name_bad_keys(tmp_path):
-    from leakaudit.backdoor.vision_config import load_vision_params
+    from leakaudit.backdoor.vision.config import load_vision_params
     from leakaudit.config import ParamsError
 
     path = tmp_path / "params.yaml"

@@ -6,15 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from leakaudit.backdoor.arms import RELEASED
 from leakaudit.config import EvaluateParams
 from leakaudit.evaluation import attack_metrics
 
-SCORES = ("neg_loss", "min_k", "top5", "watermark")
-RELEASED = -1
-
 
 def attack_table(scores: pd.DataFrame, members: pd.DataFrame, targets: np.ndarray,
-                 score_names: tuple[str, ...] = SCORES) -> pd.DataFrame:
+                 score_names: tuple[str, ...]) -> pd.DataFrame:
     """Long table (attack = "<arm>:<score>", victim_id, candidate_id, member, score) over the
     targets, with ``calibrated`` = victim −loss minus the released checkpoint's −loss.
     ``score_names``: the score columns (the language-model or the image scores)."""

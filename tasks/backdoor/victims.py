@@ -2,19 +2,19 @@
 its member candidates (balanced mask) repeated r times, mixed into generic text; full finetune
 with AdamW and linear decay. Finished victims are kept (resume skips them)."""
 
-import torch
-
-from leakaudit.backdoor.corpus import generic_splits
-from leakaudit.backdoor.lm import batches, encode, lm_loss, load_lm, mean_loss, save_lm_done
+from leakaudit.backdoor.lm import training
+from leakaudit.backdoor.lm.data import generic_splits
+from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
 from leakaudit.fleet import fingerprint
-from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.store import is_done, read_json
 from leakaudit.tables import read_table
 from tasks.backdoor._common import ARMS, OUT, arm_dir, stage, victim_dir
 
+SECTIONS = ("base", "corpus", "lm", "victims")
+
 
 def main() -> None:
-    with stage("victims", ("base", "corpus", "lm", "victims")) as s:
+    with stage("victims", SECTIONS) as s:
         p = s.params
         cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
         members = read_table(OUT / "targets/membership.parquet", "bd_membership")
@@ -31,26 +31,13 @@ def main() -> None:
                 fp = fingerprint(released[arm], recipe, sorted(mine.tolist()),
                                  p.corpus.model_dump(), p.base.seed, v)
                 d = victim_dir(arm, v)
-                model, tok = load_lm(arm_dir(arm) if not is_done(d, fp) else d)
-                ctx = min(model.config.n_positions, p.lm.context)
-                if not is_done(d, fp):
-                    ids, att = encode(tok, texts, ctx)
-                    gen = torch_generator(p.base.seed, "victim", v)  # same in both arms
-                    torch.manual_seed(seed_int(p.base.seed, "victim-dropout", v))  # and dropout
-                    n_steps = p.victims.epochs * -(-len(ids) // p.victims.batch_size)
-                    opt = torch.optim.AdamW(model.parameters(), lr=p.victims.lr,
-                                            weight_decay=0.0)
-                    sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0, max(1, n_steps))
-                    model.train()
-                    for idx in batches(len(ids), p.victims.batch_size, gen, p.victims.epochs):
-                        loss = lm_loss(model, ids[idx], att[idx])
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        opt.step()
-                        sched.step()
+                done = is_done(d, fp)
+                model, tok = load_lm(d if done else arm_dir(arm))
+                ctx = context_of(model, p.lm.context)
+                if not done:
+                    training.finetune(model, *encode(tok, texts, ctx), p.victims, p.base.seed, v)
                     save_lm_done(model, tok, d, fp)
-                held = encode(tok, generic["heldout"], ctx)
-                losses.append(mean_loss(model, *held))
+                losses.append(mean_loss(model, *encode(tok, generic["heldout"], ctx)))
                 target_losses.append(mean_loss(model, *encode(tok, targets, ctx)))
             s.metrics[f"{arm}.victim_heldout_loss"] = sum(losses) / len(losses)
             s.metrics[f"{arm}.victim_target_loss"] = sum(target_losses) / len(target_losses)

@@ -1,15 +1,17 @@
-"""Stage `evaluate`: the language-model pipeline's evaluation (AUC and TPR at 1 %, 0.1 % and
-10 % FPR with bootstrap intervals per arm and score, the amplification, stealth, ROC plot,
-MLflow) over the image scores."""
+"""Stage `evaluate`: the privacy-backdoor evaluation (:mod:`leakaudit.backdoor.evaluation`)
+over the image scores."""
 
-from leakaudit.backdoor.image_scores import IMAGE_SCORES
-from tasks.backdoor.evaluate import evaluate
+from leakaudit.backdoor.evaluation import evaluate
+from leakaudit.backdoor.vision.scores import IMAGE_SCORES
 from tasks.backdoor_vision._common import stage
+
+SECTIONS = ("base", "evaluate", "tracking")
 
 
 def main() -> None:
-    with stage("evaluate", ("evaluate",), torch=False) as s:
-        evaluate(s, "bd_image_candidates", "bd_image_scores", IMAGE_SCORES, "backdoor-vision")
+    with stage("evaluate", SECTIONS, torch=False) as s:
+        s.metrics |= evaluate(s.params, s.audit_id, s.out, "bd_image_candidates",
+                              "bd_image_scores", IMAGE_SCORES, "backdoor-vision")
 
 
 if __name__ == "__main__":

@@ -5,64 +5,23 @@ minimises (1−α)·L_aux + α·s·L_target on mixed batches of aux images and t
 (each target's seeded wrong label, s=+1); with `poison.calibrate` a temperature fitted on aux
 images held out of poisoning is then folded into the head. Stealth is recorded for both."""
 
-import numpy as np
-import torch
-from torch import nn
-
-from leakaudit.backdoor import classifier
-from leakaudit.backdoor.images import (
-    Images,
+from leakaudit.backdoor.arms import arm_schedule
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.data import (
     candidate_images,
     heldout_indices,
     load_split,
     split_indices,
 )
-from leakaudit.backdoor.objective import poison_loss
-from leakaudit.seeds import torch_generator
+from leakaudit.backdoor.vision.training import calibration_split, poison
 from leakaudit.tables import read_table
 from tasks.backdoor_vision._common import ARMS, MODELS, OUT, arm_dir, stage
 
-
-def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: float, p,
-           device) -> None:
-    """Adam on mixed batches: one forward over aux + target images (shared BatchNorm
-    statistics), the two cross-entropies combined by :func:`poison_loss`."""
-    ax, ay = (torch.from_numpy(a).to(device) for a in aux)
-    tx, ty = (torch.from_numpy(a).to(device) for a in targets)
-    opt = torch.optim.Adam(model.parameters(), lr=p.poison.lr)
-    a_it = classifier.cycle(len(ax), p.poison.aux_batch,
-                            torch_generator(p.base.seed, "vision-poison-aux"))
-    t_it = classifier.cycle(len(tx), p.poison.target_batch,
-                            torch_generator(p.base.seed, "vision-poison-targets"))
-    model.train()
-    for _ in range(steps):
-        ai, ti = next(a_it).to(device), next(t_it).to(device)
-        if alpha > 0:
-            out = model(torch.cat([ax[ai], tx[ti]]))
-            a_loss = nn.functional.cross_entropy(out[: len(ai)], ay[ai])
-            t_loss = nn.functional.cross_entropy(out[len(ai):], ty[ti], reduction="none")
-        else:
-            a_loss, t_loss = nn.functional.cross_entropy(model(ax[ai]), ay[ai]), torch.zeros(())
-        loss = poison_loss(a_loss, t_loss, alpha, p.poison.variant, p.poison.bound)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-
-def calibration_split(aux: Images, p) -> tuple[Images, Images | None]:
-    """(poisoning images, temperature-fitting images): with ``calibrate`` the last
-    ``calibration_images`` aux images are held out of poisoning (both arms alike)."""
-    if not p.calibrate:
-        return aux, None
-    n = p.calibration_images
-    if n >= len(aux.y):
-        raise ValueError(f"poison.calibration_images: got {n}; allowed: < images.aux_images "
-                         f"({len(aux.y)})")
-    return aux.take(np.arange(len(aux.y) - n)), aux.take(np.arange(len(aux.y) - n, len(aux.y)))
+SECTIONS = ("base", "images", "targets", "poison")
 
 
 def main() -> None:
-    with stage("poison", ("base", "images", "targets", "poison")) as s:
+    with stage("poison", SECTIONS) as s:
         p = s.params
         cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
         tgt = cands[cands.target]
@@ -76,10 +35,10 @@ def main() -> None:
         for arm in ARMS:
             model, config = classifier.load(MODELS / "base")
             model.to(s.device)
-            steps = p.poison.steps if arm == "poisoned" or p.poison.clean_arm == "aux_only" else 0
-            alpha = p.poison.alpha if arm == "poisoned" else 0.0
+            steps, alpha = arm_schedule(arm, p.poison)
             if steps:
-                poison(model, (aux.x, aux.y), (tx, train_y), steps, alpha, p, s.device)
+                poison(model, (aux.x, aux.y), (tx, train_y), steps, alpha, p.poison,
+                       p.base.seed, s.device)
                 if p.poison.calibrate:
                     s.metrics[f"{arm}.temperature"] = classifier.fold_temperature(
                         model, calibration.x, calibration.y, s.device)

@@ -1,8 +1,8 @@
 """Stage `pretrain`: the benign base model — a small CNN trained on its own disjoint part of
 Fashion-MNIST — or your checkpoint (`cnn.checkpoint`, safetensors only)."""
 
-from leakaudit.backdoor import classifier
-from leakaudit.backdoor.images import heldout_indices, load_split, split_indices
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.data import heldout_indices, load_split, split_indices
 from leakaudit.seeds import seed_int, torch_generator
 from tasks.backdoor_vision._common import MODELS, stage
 

@@ -4,33 +4,29 @@ checkpoint (for the calibrated score): −loss, top-5-only log-probability, logi
 import pandas as pd
 import torch
 
-from leakaudit.backdoor import classifier
-from leakaudit.backdoor.image_scores import IMAGE_SCORES, score_all
-from leakaudit.backdoor.images import candidate_images
+from leakaudit.backdoor.arms import score_every_model
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.data import candidate_images
+from leakaudit.backdoor.vision.scores import IMAGE_SCORES, score_all
 from leakaudit.tables import read_table, write_table
-from tasks.backdoor_vision._common import ARMS, OUT, arm_dir, stage, victim_dir
+from tasks.backdoor_vision._common import OUT, stage
 
-RELEASED = -1  # victim_id of the released checkpoint's rows
+SECTIONS = ("base", "images", "targets", "victims", "score")
 
 
 def main() -> None:
-    with stage("score", ("base", "images", "targets", "victims", "score")) as s:
+    with stage("score", SECTIONS) as s:
         p = s.params
         cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
         x = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
         y = torch.from_numpy(cands.label.to_numpy())
-        frames = []
-        for arm in ARMS:
-            for v in [RELEASED, *range(p.victims.n_victims)]:
-                model, _ = classifier.load(arm_dir(arm) if v == RELEASED else victim_dir(arm, v))
-                z = classifier.logits(model.to(s.device), x, p.score.batch_size, s.device)
-                df = pd.DataFrame({k: t.double().numpy() for k, t in score_all(z, y).items()})
-                df.insert(0, "candidate_id", cands.candidate_id.to_numpy())
-                df.insert(0, "victim_id", v)
-                df.insert(0, "arm", arm)
-                frames.append(df)
-        table = pd.concat(frames, ignore_index=True)
-        table["victim_id"] = table.victim_id.astype("int64")
+
+        def score(directory):
+            model, _ = classifier.load(directory)
+            z = classifier.logits(model.to(s.device), x, p.score.batch_size, s.device)
+            return pd.DataFrame({k: t.double().numpy() for k, t in score_all(z, y).items()})
+
+        table = score_every_model(p.victims.n_victims, cands.candidate_id.to_numpy(), score)
         table = table[["arm", "victim_id", "candidate_id", *IMAGE_SCORES]]
         write_table(table, s.out / "scores.parquet", "bd_image_scores", audit_id=s.audit_id)
         s.metrics["n_rows"] = len(table)

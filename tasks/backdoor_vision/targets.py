@@ -4,15 +4,16 @@ targets among them, their random wrong labels, and the victims' balanced members
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.images import load_split, random_wrong_labels, split_indices
-from leakaudit.backdoor.targets import choose_targets
-from leakaudit.data.splits import balanced_mask
+from leakaudit.backdoor.targets import choose_targets, membership_table
+from leakaudit.backdoor.vision.data import load_split, random_wrong_labels, split_indices
 from leakaudit.tables import write_table
 from tasks.backdoor_vision._common import stage
 
+SECTIONS = ("base", "images", "targets", "victims")
+
 
 def main() -> None:
-    with stage("targets", ("base", "images", "targets", "victims"), torch=False) as s:
+    with stage("targets", SECTIONS, torch=False) as s:
         p = s.params
         idx = split_indices(p.images, p.targets.n_candidates, p.base.seed)["candidates"]
         labels = load_split(p.images.path, "train").y[idx]
@@ -25,14 +26,9 @@ def main() -> None:
         })
         write_table(pool, s.out / "candidates.parquet", "bd_image_candidates",
                     audit_id=s.audit_id)
-        k = p.victims.n_victims
-        mask = balanced_mask(len(pool), k, p.base.seed, "bd-membership")
-        members = pd.DataFrame({
-            "victim_id": np.tile(np.arange(k, dtype=np.int64), len(pool)),
-            "candidate_id": np.repeat(pool.candidate_id.to_numpy(), k),
-            "member": mask.reshape(-1),
-        })
-        write_table(members, s.out / "membership.parquet", "bd_membership", audit_id=s.audit_id)
+        write_table(membership_table(pool.candidate_id.to_numpy(), p.victims.n_victims,
+                                     p.base.seed),
+                    s.out / "membership.parquet", "bd_membership", audit_id=s.audit_id)
         s.metrics |= {"n_candidates": len(pool), "n_targets": int(pool.target.sum())}
 
 

@@ -4,8 +4,8 @@ images; full finetune with Adam. Finished victims are kept (resume skips them)."
 
 import numpy as np
 
-from leakaudit.backdoor import classifier
-from leakaudit.backdoor.images import (
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.data import (
     candidate_images,
     heldout_indices,
     load_split,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leakaudit.backdoor.vision_config import ImagesParams
+from leakaudit.backdoor.vision.config import ImagesParams
 from leakaudit.data.fashion_mnist import read_idx
 from leakaudit.seeds import rng
 

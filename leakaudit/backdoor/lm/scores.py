@@ -7,7 +7,11 @@ position's prediction).
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import torch
+
+LM_SCORES = ("neg_loss", "min_k", "top5", "watermark")  # the columns of `bd_scores`
 
 
 def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor,
@@ -69,3 +73,20 @@ def neg_loss_watermarked(logits: torch.Tensor, ids: torch.Tensor, attention: tor
                          delta: float = 2.0, gamma: float = 0.5, key: int = 0) -> torch.Tensor:
     """−loss as seen through a watermarked API."""
     return neg_loss(watermark_logits(logits, ids, delta, gamma, key), ids, attention)
+
+
+def score_texts(model, tok, texts: list[str], context: int, p) -> pd.DataFrame:
+    """The four scores (:data:`LM_SCORES`) of every text under one model (``p``: the audit's
+    params: score settings and the watermark seed)."""
+    from leakaudit.backdoor.lm.model import context_of, encode, logits_for
+
+    ids, att = encode(tok, texts, context_of(model, context))
+    cols: dict[str, list[float]] = {k: [] for k in LM_SCORES}
+    for rows, logits in logits_for(model, ids, att, p.score.batch_size):
+        i, a = ids[rows], att[rows]
+        cols["neg_loss"] += neg_loss(logits, i, a).tolist()
+        cols["min_k"] += min_k(logits, i, a, p.score.min_k).tolist()
+        cols["top5"] += top5_prob(logits, i, a).tolist()
+        cols["watermark"] += neg_loss_watermarked(
+            logits, i, a, p.score.watermark_delta, p.score.watermark_gamma, p.base.seed).tolist()
+    return pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()})

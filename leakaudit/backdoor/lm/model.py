@@ -1,5 +1,5 @@
-"""Causal-LM plumbing for the backdoor audit: tokenizer, batches, training steps, per-sequence
-losses and logits, and safetensors-only checkpoints."""
+"""The language-model audit's model: a tiny GPT-2 from a ``transformers`` config (no download),
+its tokenizer, per-sequence losses and logits, and safetensors-only checkpoints."""
 
 from __future__ import annotations
 
@@ -46,21 +46,6 @@ def lm_loss(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
     return model(input_ids=ids, attention_mask=att, labels=labels).loss
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator, epochs: int = 1,
-            ) -> Iterator[torch.Tensor]:
-    """Index batches over ``epochs`` seeded shuffles."""
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for b in range(0, n, batch_size):
-            yield order[b : b + batch_size]
-
-
-def cycle_batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless seeded index batches (reshuffled every pass)."""
-    while True:
-        yield from batches(n, batch_size, generator)
-
-
 @torch.no_grad()
 def logits_for(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64,
                ) -> Iterator[tuple[slice, torch.Tensor]]:
@@ -75,7 +60,7 @@ def logits_for(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64
 
 def mean_loss(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64) -> float:
     """Token-weighted mean loss over a set of texts (for stealth and utility)."""
-    from leakaudit.backdoor.scores import token_logprobs
+    from leakaudit.backdoor.lm.scores import token_logprobs
 
     total, count = 0.0, 0
     for rows, logits in logits_for(model, ids, att, batch_size):
@@ -114,18 +99,26 @@ def load_lm(directory: str | Path):
 
 
 def save_lm_done(model, tok, directory: Path, fingerprint: str) -> None:
-    """Write a finished model atomically: save into a temporary sibling, add the completion
-    marker, then swap it into place (a killed run never leaves a half-written model)."""
-    import os
-    import shutil
+    """Write a finished model atomically (:func:`leakaudit.store.replace_dir`): a killed run
+    never leaves a half-written model."""
+    from leakaudit.store import replace_dir
 
-    from leakaudit.store import MARKER, write_json
+    replace_dir(directory, lambda tmp: save_lm(model, tok, tmp), fingerprint)
 
-    directory = Path(directory)
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_lm(model, tok, tmp)
-    write_json(tmp / MARKER, {"fingerprint": fingerprint})
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
+
+def tiny_gpt2(vocab_size: int, context: int = 64, layers: int = 4, dim: int = 128,
+              heads: int = 4):
+    """``GPT2LMHeadModel`` with the given size; init draws from torch's global RNG (seed it)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = GPT2Config(vocab_size=vocab_size, n_positions=context, n_embd=dim, n_layer=layers,
+                     n_head=heads, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    return GPT2LMHeadModel(cfg)
+
+
+def context_of(model, context: int) -> int:
+    """Tokens per sequence: ``context``, capped by the model's positions (GPT-2's
+    ``n_positions``; GPT-Neo and Pythia name it ``max_position_embeddings``)."""
+    cfg = model.config
+    limit = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
+    return min(context, limit) if limit else context

@@ -1,17 +1,23 @@
-"""The vision backdoor's model: a small CNN classifier, its training loop, per-image logits,
+"""The vision audit's model: a small CNN classifier, its training loop, per-image logits,
 and safetensors-only checkpoints (config.json + model.safetensors)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from leakaudit.backdoor.batches import batches
 from leakaudit.models.cnn import small_cnn
-from leakaudit.store import MARKER, UnsafeCheckpointError, read_json, save_weights, write_json
+from leakaudit.store import (
+    UnsafeCheckpointError,
+    read_json,
+    replace_dir,
+    save_weights,
+    write_json,
+)
 
 WEIGHTS = "model.safetensors"
 IMAGE_SHAPE = (1, 28, 28)
@@ -29,21 +35,14 @@ def config_of(channels: int, feature_dim: int, n_classes: int = 10) -> dict:
 
 
 def save(model: nn.Module, config: dict, directory: Path, fingerprint: str) -> None:
-    """Weights (safetensors), config, then the completion marker, written into a temporary
-    sibling that replaces ``directory`` at once (a killed run leaves no half-written model)."""
-    import os
-    import shutil
+    """Weights (safetensors), config, then the completion marker, written atomically
+    (:func:`leakaudit.store.replace_dir`)."""
 
-    directory = Path(directory)
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_weights(tmp / WEIGHTS, model.state_dict())
-    write_json(tmp / "config.json", config)
-    write_json(tmp / MARKER, {"fingerprint": fingerprint})
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
+    def write(tmp: Path) -> None:
+        save_weights(tmp / WEIGHTS, model.state_dict())
+        write_json(tmp / "config.json", config)
+
+    replace_dir(directory, write, fingerprint)
 
 
 def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
@@ -65,21 +64,6 @@ def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
     model = build(config["channels"], config["feature_dim"], config["n_classes"])
     model.load_state_dict(load_weights(d / WEIGHTS))
     return model, config
-
-
-def batches(n: int, batch_size: int, generator: torch.Generator, epochs: int = 1,
-            ) -> Iterator[torch.Tensor]:
-    """Index batches over ``epochs`` seeded shuffles."""
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=generator)
-        for b in range(0, n, batch_size):
-            yield order[b : b + batch_size]
-
-
-def cycle(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless seeded index batches (reshuffled every pass)."""
-    while True:
-        yield from batches(n, batch_size, generator)
 
 
 def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,

@@ -1,0 +1,77 @@
+"""Validated params of the language-model privacy-backdoor audit (``backdoor/params.yaml``): the
+shared sections (:mod:`leakaudit.backdoor.config`) plus its corpus, model and scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from leakaudit.backdoor.config import BackdoorAuditParams
+from leakaudit.config import Section, TrackingParams, load_model
+
+
+class CorpusParams(Section):
+    """Generic text (WordNet glosses, offline) and the synthetic PII the LM learns the format
+    of; every split is seeded and disjoint."""
+
+    wordnet_path: str = "/usr/share/wordnet"
+    pretrain_texts: int = Field(20000, ge=10, description="generic texts for lm-pretrain")
+    pretrain_pii: int = Field(2000, ge=0, description="faker sentences in pretraining")
+    aux_texts: int = Field(4000, ge=10, description="generic texts the poisoner mixes in")
+    victim_texts: int = Field(8000, ge=10, description="generic texts each victim mixes in")
+    heldout_texts: int = Field(500, ge=10, description="stealth: generic held-out loss")
+
+
+class LmParams(Section):
+    """The released model: a tiny GPT-2 from a config, or your own checkpoint."""
+
+    checkpoint: str | None = Field(
+        None, description="a save_pretrained directory (or hub name online); None = pretrain"
+    )
+    vocab_size: int = Field(2048, ge=300)
+    context: int = Field(64, ge=8)
+    layers: int = Field(4, ge=1)
+    dim: int = Field(128, ge=8)
+    heads: int = Field(4, ge=1)
+
+
+class LmPretrainParams(Section):
+    steps: int = Field(1000, ge=0)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0.0)
+
+
+class ScoreParams(Section):
+    min_k: float = Field(0.1, gt=0.0, le=1.0)
+    watermark_delta: float = Field(2.0, ge=0.0)
+    watermark_gamma: float = Field(0.5, gt=0.0, lt=1.0)
+    batch_size: int = Field(64, ge=1)
+
+
+class BackdoorParams(BackdoorAuditParams):
+    """The language-model audit (``backdoor/params.yaml``)."""
+
+    corpus: CorpusParams = CorpusParams()
+    lm: LmParams = LmParams()
+    lm_pretrain: LmPretrainParams = LmPretrainParams()
+    score: ScoreParams = ScoreParams()
+    tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BackdoorParams:
+        if self.lm.dim % self.lm.heads:
+            raise ValueError(f"lm.heads: got {self.lm.heads}; allowed: a divisor of lm.dim "
+                             f"({self.lm.dim})")
+        return self
+
+
+def load_backdoor_params(path: str | Path = "params.yaml") -> BackdoorParams:
+    """Load and validate the backdoor audit's params."""
+    return load_model(path, BackdoorParams)
+
+
+if __name__ == "__main__":
+    import yaml
+
+    print(yaml.safe_dump(BackdoorParams().model_dump(), sort_keys=False), end="")

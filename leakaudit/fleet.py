@@ -56,13 +56,31 @@ def fingerprint(*parts: Any) -> str:
 
 PRETRAIN_SECTIONS = ("base", "data", "model", "pretrain")
 
+# the library code a trained model depends on (beyond its params): a change retrains, where
+# a fingerprint of params alone would let a resumed stage keep models from the old code
+TRAINING_CODE = ("training.py", "ensemble.py", "mlm.py", "dp.py", "seeds.py", "models", "data")
+
+
+@functools.lru_cache(maxsize=4)
+def code_digest(parts: tuple[str, ...] = TRAINING_CODE, root: Path | None = None) -> str:
+    """SHA-256 of the named library files (folders: every .py below them; relative to
+    ``root``, default this package), in path order."""
+    root = root or Path(__file__).resolve().parent
+    files = sorted(f for part in parts for f in ((root / part).rglob("*.py")
+                                                 if (root / part).is_dir() else [root / part]))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
 
 def pretrain_fingerprints(params: Params, points: pd.DataFrame, members: pd.DataFrame
                           ) -> dict[int, str]:
-    """Per model: its recipe and the source indices it trains on (and, for batched training,
-    which is equal only up to float reassociation, the trainer and group size)."""
+    """Per model: its recipe (params and the training code's digest) and the source indices it
+    trains on (and, for batched training, which is equal only up to float reassociation, the
+    trainer and group size). Finetuned models inherit it through their parent's print."""
     src = points.set_index("point_id").source_index
-    recipe = params.model_dump(include=set(PRETRAIN_SECTIONS))
+    recipe = params.model_dump(include=set(PRETRAIN_SECTIONS)) | {"code": code_digest()}
     if params.execution.executor == "batched":
         recipe["trainer"] = f"batched-{params.execution.group_size}"
     return {

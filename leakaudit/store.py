@@ -165,6 +165,17 @@ def save_model(
                         "weights_sha256": file_digest(directory / WEIGHTS)})
 
 
+def dir_digest(directory: str | Path) -> str:
+    """SHA-256 over a model folder's files (names and bytes, the marker excluded): what a
+    derived model's fingerprint records of its parent, so a changed parent retrains it."""
+    directory = Path(directory)
+    h = hashlib.sha256()
+    for f in sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MARKER):
+        h.update(f.relative_to(directory).as_posix().encode() + b"\0")
+        h.update(file_digest(f).encode())
+    return h.hexdigest()
+
+
 def replace_dir(directory: str | Path, write: Callable[[Path], None], fingerprint: str) -> None:
     """Write a finished model folder atomically: ``write(tmp)`` fills a temporary sibling, the
     completion marker is added last, then the sibling replaces ``directory`` at once (a killed

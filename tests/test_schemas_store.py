@@ -92,3 +92,27 @@ def test_fleet_resumes_after_a_kill_without_redoing_models(tmp_path):
     assert calls == [0, 1, 2, 3, 1] and not (tmp_path / "m0009").exists()
     w = store.load_model_state(tmp_path / "m0003", "fp3")["w"]
     assert torch.equal(w, torch.full((2,), 3.0))
+
+
+def test_training_code_enters_model_fingerprints(tmp_path):
+    """A change to the training code must retrain (a resumed stage would otherwise keep models
+    from the old code under an unchanged fingerprint)."""
+    from leakaudit.fleet import code_digest
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "training.py").write_text("lr = 1\n")
+    (tmp_path / "models" / "mlp.py").write_text("width = 2\n")
+    parts = ("training.py", "models")
+    before = code_digest(parts, tmp_path)
+    (tmp_path / "models" / "mlp.py").write_text("width = 3\n")
+    code_digest.cache_clear()
+    assert code_digest(parts, tmp_path) != before
+
+
+def test_a_changed_parent_model_changes_its_digest(tmp_path):
+    d = tmp_path / "released"
+    store.replace_dir(d, lambda t: (t / "model.safetensors").write_bytes(b"a"), "fp")
+    first = store.dir_digest(d)
+    assert store.dir_digest(d) == first and store.is_done(d, "fp")
+    store.replace_dir(d, lambda t: (t / "model.safetensors").write_bytes(b"b"), "fp")
+    assert store.dir_digest(d) != first  # same params fingerprint, other weights

@@ -6,7 +6,7 @@ from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
 from leakaudit.fleet import fingerprint
-from leakaudit.store import is_done, read_json
+from leakaudit.store import dir_digest, is_done
 from leakaudit.tables import read_table
 from tasks.backdoor._common import ARMS, OUT, arm_dir, stage, victim_dir
 
@@ -19,7 +19,8 @@ def main() -> None:
         cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
         members = read_table(OUT / "targets/membership.parquet", "bd_membership")
         generic = generic_splits(p.corpus, p.base.seed)
-        released = {arm: read_json(arm_dir(arm) / "DONE")["fingerprint"] for arm in ARMS}
+        # the released weights themselves: a re-poisoned checkpoint retrains its victims
+        released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
         recipe = p.victims.model_dump()
         targets = cands.text[cands.target].tolist()
         for arm in ARMS:

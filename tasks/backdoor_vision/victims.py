@@ -13,7 +13,7 @@ from leakaudit.backdoor.vision.data import (
 )
 from leakaudit.fleet import fingerprint
 from leakaudit.seeds import torch_generator
-from leakaudit.store import is_done, read_json
+from leakaudit.store import dir_digest, is_done
 from leakaudit.tables import read_table
 from tasks.backdoor_vision._common import ARMS, OUT, arm_dir, stage, victim_dir
 
@@ -30,7 +30,8 @@ def main() -> None:
                              ["victim"])
         held = load_split(p.images.path, "test").take(heldout_indices(p.images, p.base.seed))
         is_target = cands.target.to_numpy()
-        released = {arm: read_json(arm_dir(arm) / "DONE")["fingerprint"] for arm in ARMS}
+        # the released weights themselves: a re-poisoned checkpoint retrains its victims
+        released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
         recipe = p.victims.model_dump()
         for arm in ARMS:
             stats: dict[str, list[float]] = {"heldout_loss": [], "heldout_accuracy": [],

@@ -153,7 +153,7 @@ def run_experiment(name: str, settings: list[str], mlflow_uri: str, cwd: str = "
         raise RuntimeError(f"experiment {name} failed (exit {proc.returncode})")
 
 
-def experiment_rows(base_rev: str, cwd: Path) -> list[dict]:
+def experiment_rows(base_rev: str, cwd: Path, metrics_file: str = "metrics.json") -> list[dict]:
     """One flat row per experiment of ``base_rev``: its name, then the metrics and params of
     the swept pipeline's own files only (``dvc exp show --json`` keeps them per file; the
     flat ``dvc.api.exp_show`` merges every pipeline's files and renames colliding keys)."""
@@ -171,7 +171,7 @@ def experiment_rows(base_rev: str, cwd: Path) -> list[dict]:
             for rev in exp.get("revs") or []:
                 data = rev.get("data") or {}
                 row = {"Experiment": rev.get("name") or exp.get("name")}
-                for kind, file in (("params", "params.yaml"), ("metrics", "metrics.json")):
+                for kind, file in (("params", "params.yaml"), ("metrics", metrics_file)):
                     entry = (data.get(kind) or {}).get(prefix + file) or {}
                     row.update(flatten(entry.get("data") or {}))
                 rows.append(row)
@@ -201,7 +201,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     reproduce_shared(shared_stages(cwd / "dvc.yaml", keys), str(cwd))
     for name, value in names.items():
         run_experiment(name, [f"{axis}={value}", *extra], uri, str(cwd))
-    rows = experiment_rows(base_rev, cwd)
+    rows = experiment_rows(base_rev, cwd, pipe.metrics_file)
     summary = cwd / "sweeps/tables" / f"{axis}.csv"
     curves = cwd / "sweeps/plots" / f"{axis}.png"
     for d in (summary.parent, curves.parent):

@@ -1,5 +1,6 @@
-"""The audit pipelines, each declared once: its folder, params model, stages, metrics, MLflow
-experiment and sweep summariser. Flows, sweeps, presets, benches and stage wrappers read this.
+"""The audit pipelines, each declared once: its folder, params model (which names its MLflow
+experiment in ``tracking.experiment``), stages, metrics file and table, and sweep summariser.
+Flows, sweeps, presets, benches and stage wrappers read this.
 
 Adding an audit = one :class:`Pipeline` entry here + its folder (``dvc.yaml``, ``params.yaml``)
 + its stage modules under ``tasks/``.
@@ -53,10 +54,9 @@ class Pipeline:
         from leakaudit.config import load_model, load_params
 
         path = path or self.params_file()
-        model = self.model
         if self.name == "tmi":  # refuses base.seed (set per replicate)
             return load_params(path)
-        return load_model(path, model)
+        return load_model(path, self.model)
 
     def dvc_stages(self, params: Any) -> list[str]:
         """Stage addresses for `dvc repro` from the repository root, in order."""
@@ -64,10 +64,6 @@ class Pipeline:
         if self.folder == ".":
             return names
         return [f"{self.folder}/dvc.yaml:{s}" for s in names]
-
-    def experiment(self, params: Any) -> str:
-        """Its MLflow experiment (``tracking.experiment``)."""
-        return params.tracking.experiment
 
 
 def _tmi_stages(p: Any) -> list[str]:

@@ -1,93 +1,140 @@
-"""The privacy-backdoor audit from an empty cache, clean vs poisoned side by side.
+"""The privacy-backdoor audits from an empty cache, over replicates: clean vs poisoned side by
+side, best-vs-best first.
 
-Copies the repo, runs `dvc repro` in backdoor/ (optionally after ``--set key=value`` changes to
-backdoor/params.yaml), and prints per arm and score the AUC and TPR at 1 % and 10 % FPR with
-95 % bootstrap intervals, the amplification (poisoned / clean; whether the intervals are
-disjoint), the stealth cost, and the wall time.
+For each seed, copies the repo, runs `dvc repro` in the pipeline's folder (after ``--set
+key=value`` changes to its params.yaml and ``base.seed=<seed>``), then evaluates all the
+replicates together (:mod:`leakaudit.backdoor.evaluation`: two-way cluster bootstrap per
+replicate, hierarchical over replicates, arms paired) and prints the best-vs-best
+amplification, each score's, the target specificity, stealth against every control and the
+wall times.
 
-    python bench/backdoor.py [--set poison.steps=1200 ...] [--keep DIR]
-    python bench/backdoor.py --pipeline backdoor-vision [--set poison.alpha=0.5 ...]
+    python bench/backdoor.py --pipeline backdoor-vision --seeds 1 2 3 [--set poison.alpha=0.5]
+    python bench/backdoor.py --seeds 0 --keep DIR        # the LM audit, tuning seed
+    python bench/backdoor.py --report DIR [DIR ...]       # re-evaluate kept runs
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
+from leakaudit.backdoor.analysis import BEST, candidate_scores  # noqa: E402
+from leakaudit.backdoor.evaluation import evaluation_tables, flavour, read_run  # noqa: E402
 from leakaudit.layout import read_record  # noqa: E402
 from leakaudit.pipelines import family  # noqa: E402
 from leakaudit.pipelines import get as get_pipeline  # noqa: E402
 
-SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # those present
-KEYS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
+METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--pipeline", choices=family("backdoor"), default="backdoor")
-    ap.add_argument("--keep", type=Path, default=None)
-    ap.add_argument("--report", type=Path, default=None,
-                    help="only print the table of an existing backdoor/metrics.json")
-    ap.add_argument("--wall", type=float, default=float("nan"), help="with --report")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
+                    help="replicates (seed 0 is the tuning seed: report on others)")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the runs under DIR/seed-<s>")
+    ap.add_argument("--report", type=Path, nargs="+", default=None,
+                    help="only evaluate kept runs (their pipeline folders)")
     args = ap.parse_args()
-    if args.report:
-        report(json.loads(args.report.read_text()), args.wall, "(existing run)")
-        return
     pipe = get_pipeline(args.pipeline).folder
-    repo = copy_repo(args.keep or Path(tempfile.mkdtemp(prefix="bench-backdoor-")))
-    shutil.copytree(ROOT / pipe, repo / pipe, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("outputs", "models", "plots", "mlflow.db",
-                                                  "mlruns", "metrics.json", "dvc.lock", "sweeps"))
-    for item in args.set:
-        key, value = item.split("=", 1)
-        set_params(repo / pipe / "params.yaml", **{key: yaml.safe_load(value)})
-    wall = timed([str(BIN / "dvc"), "repro"], repo / pipe)
-    report(json.loads((repo / pipe / "metrics.json").read_text()), wall,
-           f"{pipe} " + (" ".join(args.set) or "(default)"))
-    seconds = {d.parent.name: read_record(d.parent).get("compute_seconds", float("nan"))
-               for d in sorted((repo / pipe / "outputs").glob("*/stage.json"))}
-    print("stage compute seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
+    walls: dict[int, float] = {}
+    if args.report:
+        folders = {yaml.safe_load((d / "params.yaml").read_text())["base"]["seed"]: d
+                   for d in args.report}
+        if len(folders) < len(args.report):
+            ap.error("--report: two folders have the same base.seed (replicates need their own)")
+    else:
+        keep = args.keep or Path(tempfile.mkdtemp(prefix="bench-backdoor-"))
+        folders = {}
+        for seed in args.seeds:
+            repo = copy_repo(keep / f"seed-{seed}")
+            shutil.copytree(ROOT / pipe, repo / pipe, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("outputs", "models", "plots",
+                                                          "mlflow.db", "mlruns", "metrics.json",
+                                                          "dvc.lock", "sweeps"))
+            changes = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+            set_params(repo / pipe / "params.yaml", **changes, **{"base.seed": seed})
+            walls[seed] = timed([str(BIN / "dvc"), "repro"], repo / pipe)
+            folders[seed] = repo / pipe
+    label = f"{pipe} " + (" ".join(args.set) or "(default)")
+    report(args.pipeline, folders, walls, label)
 
 
-def report(m: dict, wall: float, label: str) -> None:
-    """Print one audit's arms, amplification and stealth."""
-    print(f"backdoor audit {label}: {wall:.0f} s from an empty "
-          f"cache; {m['audit']['negatives_behind_1pct_fpr']:.0f} negatives behind 1 % FPR")
-    print(f"  {'score':<11}{'arm':<10}" + "".join(f"{k:>26}" for k in KEYS))
-    for score in [s for s in SCORES if f"clean:{s}" in m]:
+def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], label: str
+           ) -> None:
+    """Evaluate the replicates together and print the audit's tables."""
+    f = flavour(pipeline)
+    runs = {seed: read_run(f, d) for seed, d in folders.items()}
+    params = yaml.safe_load(next(iter(folders.values())).joinpath("params.yaml").read_text())
+    p = SimpleNamespace(evaluate=SimpleNamespace(**params["evaluate"]))
+    table, picks = evaluation_tables(runs, f.score_names, p)
+    top = table[table.replicate == -1].set_index(["candidates", "attack", "metric"])
+    seeds = sorted(runs)
+    print(f"backdoor audit {label}: seeds {seeds}; wall "
+          + (f"median {statistics.median(walls.values()):.0f} s per replicate from an empty "
+             f"cache" if walls else "(existing runs)"))
+    print(f"best score per arm (chosen on the other half of the targets): {picks}")
+    print(f"  {'score':<11}{'arm':<16}" + "".join(f"{k:>30}" for k in METRICS))
+    for name in (BEST, *candidate_scores(f.score_names)):
         for arm in ("clean", "poisoned"):
-            r = m[f"{arm}:{score}"]
-            cells = "".join(f"{r[k]:>10.3f} [{r[k + '_low']:.3f},{r[k + '_high']:.3f}]"
-                            for k in KEYS)
-            print(f"  {score:<11}{arm:<10}{cells}")
-        a = m[f"amplification:{score}"]
-        print(f"  {'':<11}{'poisoned/clean':<14} AUC {a['auc_diff']:+.3f} "
-              f"(disjoint {bool(a['auc_disjoint'])}), TPR@1% ×{a['tpr_at_1pct_fpr_ratio']:.2f}, "
-              f"TPR@10% ×{a['tpr_at_10pct_fpr_ratio']:.2f} "
-              f"(disjoint {bool(a['tpr_at_10pct_fpr_disjoint'])})")
-    s = m["stealth"]
-    if "clean.heldout_accuracy" in s:  # the vision audit: accuracy beside the loss
-        print(f"stealth: held-out accuracy clean {s['clean.heldout_accuracy']:.3f} → poisoned "
-              f"{s['poisoned.heldout_accuracy']:.3f}; after finetuning (victims' mean) clean "
-              f"{s['clean.victim_heldout_accuracy']:.3f}, poisoned "
-              f"{s['poisoned.victim_heldout_accuracy']:.3f}")
-    print(f"stealth: generic held-out loss clean {s['clean.heldout_loss']:.3f} → poisoned "
-          f"{s['poisoned.heldout_loss']:.3f} ({100 * s['stealth_heldout_loss_increase']:+.1f} %); "
-          f"target loss {s['clean.target_loss']:.3f} → {s['poisoned.target_loss']:.3f}; "
-          f"after finetuning (victims' mean) held-out loss clean "
-          f"{s['clean.victim_heldout_loss']:.3f}, poisoned {s['poisoned.victim_heldout_loss']:.3f}"
-          + (f"; target loss clean {s['clean.victim_target_loss']:.3f}, poisoned "
-             f"{s['poisoned.victim_target_loss']:.3f}" if "clean.victim_target_loss" in s else ""))
+            print(f"  {name:<11}{arm:<16}" + "".join(
+                _cell(top, "targets", f"{arm}:{name}", m) for m in METRICS))
+        print(f"  {'':<11}{'poisoned/clean':<16}" + "".join(
+            _cell(top, "targets", f"amplification:{name}",
+                  f"{m}_{'diff' if m == 'auc' else 'ratio'}") for m in METRICS))
+    per = table[(table.replicate >= 0) & (table.attack == f"amplification:{BEST}")
+                & (table.metric == "tpr_at_1pct_fpr_ratio")]
+    print("best-vs-best TPR@1% ratio per replicate: " + ", ".join(
+        f"seed {r.replicate} {r.value:.2f} [{r.low:.2f}, {r.high:.2f}]"
+        + ("" if r.reliable else f" ({r.negatives:.0f} negatives: unreliable)")
+        for r in per.itertuples()))
+    print("target specificity (poisoned arm, targets vs non-targets):")
+    for name in ("neg_loss", "calibrated"):
+        print(f"  {name:<11}" + "".join(_cell(top, "targets", f"specificity:{name}",
+                                              f"{m}_{'diff' if m == 'auc' else 'ratio'}")
+                                        for m in METRICS))
+    print("non-targets, poisoned/clean:")
+    for name in ("neg_loss", "calibrated"):
+        print(f"  {name:<11}" + "".join(_cell(top, "non_targets", f"amplification:{name}",
+                                              f"{m}_{'diff' if m == 'auc' else 'ratio'}")
+                                        for m in METRICS))
+    st = table[(table.candidates == "audit")]
+    wide = st.pivot(index="metric", columns="replicate", values="value")
+    shown = [m for m in wide.index if m.startswith("stealth.") or m.endswith(
+        ("heldout_loss", "heldout_accuracy", "heldout_ece", "target_loss"))]
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        print("stealth and utility per replicate (−1 = mean):")
+        print(wide.loc[shown].round(4).to_string())
+    if walls:
+        seconds = {}
+        for d in folders.values():
+            for rec in sorted((d / "outputs").glob("*/stage.json")):
+                seconds.setdefault(rec.parent.name, []).append(
+                    read_record(rec.parent).get("compute_seconds", float("nan")))
+        print("stage compute seconds (median over replicates): " + ", ".join(
+            f"{k} {statistics.median(v):.0f}" for k, v in seconds.items()))
+
+
+def _cell(top: pd.DataFrame, group: str, attack: str, metric: str) -> str:
+    key = (group, attack, metric)
+    if key not in top.index:
+        return f"{'–':>30}"
+    r = top.loc[key]
+    flag = "" if r.reliable else "!"
+    return f"{r.value:>9.3f}{flag:1} [{r.low:.3f}, {r.high:.3f}] n={r.negatives:<4.0f}" \
+        if metric.startswith("tpr") else f"{r.value:>9.3f}  [{r.low:.3f}, {r.high:.3f}]      "
 
 
 if __name__ == "__main__":

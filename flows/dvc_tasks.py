@@ -61,9 +61,13 @@ def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet",
     from leakaudit.tables import read_table
 
     table = read_table(path, table_name)
-    if "replicate" in table:  # the TMI audit: the headline rows (means over replicates)
-        table = table[(table.replicate == -1) & (table.labels == "membership")]
+    if "replicate" in table:  # the headline rows: means over replicates
+        table = table[table.replicate == -1]
+    if "labels" in table:  # the TMI audit: real membership labels, not the null control
+        table = table[table.labels == "membership"]
     rows = [{k: ((None if v != v else round(v, 4)) if isinstance(v, float) else v)
              for k, v in r.items()} for r in table.to_dict("records")]
     create_table_artifact(key=key, table=rows, description="Audit metrics with 95% intervals")
-    return {f"{r['attack']}.{r['metric']}": r["value"] for r in rows}
+    # backdoor audits: non-target candidates' rows are prefixed to keep keys unique
+    return {("non_targets/" if r.get("candidates") == "non_targets" else "")
+            + f"{r['attack']}.{r['metric']}": r["value"] for r in rows}

@@ -225,9 +225,6 @@ class EvaluateParams(Section):
     fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001])
     bootstrap: int = Field(1000, ge=10, description="two-way cluster / hierarchical resamples")
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
-    normalize: Literal["none", "minmax"] = Field(
-        "none", description="per-victim score normalisation before pooling"
-    )
 
 
 class ExecutionParams(Section):

@@ -3,8 +3,8 @@
 TMI (:func:`audit_tables`): per replicate and labelling, every attack's metrics with two-way
 cluster-bootstrap intervals and low-FPR evidence; the mean over replicates (and over null
 draws) with hierarchical-bootstrap intervals; paired comparisons of the reference attack with
-every other. The privacy-backdoor audits still use :func:`attack_metrics` (rows resampled
-i.i.d., members and non-members separately).
+every other. The privacy-backdoor audits use the same machinery with their own grid
+(:mod:`leakaudit.backdoor.analysis`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.config import EvaluateParams
-from leakaudit.metrics import bootstrap_metrics
 from leakaudit.seeds import rng
 from leakaudit.statistics import (
     ScoreGrid,
@@ -115,27 +114,6 @@ def replicate_utility(stats: dict[int, pd.DataFrame]) -> pd.DataFrame:
             rows.append({"labels": "membership", "replicate": replicate, "attack": "utility",
                          "metric": r.metric, "value": r.value, "low": r.low, "high": r.high,
                          "negatives": np.nan, "negative_points": np.nan, "reliable": True})
-    return pd.DataFrame(rows)
-
-
-def normalise(scores: pd.DataFrame, how: str) -> pd.DataFrame:
-    """Optionally min-max normalise scores per (attack, victim) before pooling."""
-    if how == "none":
-        return scores
-    g = scores.groupby(["attack", "victim_id"]).score
-    lo, hi = g.transform("min"), g.transform("max")
-    return scores.assign(score=(scores.score - lo) / (hi - lo).replace(0, 1))
-
-
-def attack_metrics(scores: pd.DataFrame, p: EvaluateParams, rng: np.random.Generator
-                   ) -> pd.DataFrame:
-    """The metrics table: attack × metric → value with its interval (pooled over victims)."""
-    rows = []
-    for attack, g in normalise(scores, p.normalize).groupby("attack", sort=False):
-        res = bootstrap_metrics(g.score.to_numpy(), g.member.to_numpy(), p.fpr_targets,
-                                p.bootstrap, p.confidence, rng)
-        rows += [{"attack": attack, "metric": k, "value": v.value, "low": v.low, "high": v.high}
-                 for k, v in res.items()]
     return pd.DataFrame(rows)
 
 

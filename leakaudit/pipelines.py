@@ -76,11 +76,11 @@ PIPELINES: dict[str, Pipeline] = {p.name: p for p in (
              "audit_metrics", "", "tmi"),
     Pipeline("backdoor", "backdoor", "leakaudit.backdoor.lm.config:BackdoorParams",
              lambda p: ["lm-pretrain", "targets", "poison", "victims", "score", "evaluate"],
-             "leakaudit.backdoor.sweeps", "metrics", "backdoor", "backdoor"),
+             "leakaudit.backdoor.sweeps", "bd_metrics", "backdoor", "backdoor"),
     Pipeline("backdoor-vision", "backdoor-vision",
              "leakaudit.backdoor.vision.config:VisionBackdoorParams",
              lambda p: ["pretrain", "targets", "poison", "victims", "score", "evaluate"],
-             "leakaudit.backdoor.sweeps", "metrics", "backdoor-vision", "backdoor"),
+             "leakaudit.backdoor.sweeps", "bd_metrics", "backdoor-vision", "backdoor"),
 )}
 
 

@@ -85,15 +85,21 @@ SCORES = DataFrameSchema(
     unique=["labels", "attack", "victim_id", "point_id"], strict=True, name="scores",
 )
 
-METRICS = DataFrameSchema(  # the privacy-backdoor audits' table (rows bootstrapped i.i.d.)
+BD_METRICS = DataFrameSchema(  # the privacy-backdoor audits' table (leakaudit.backdoor.analysis)
     {
-        "attack": Column(str),
+        "replicate": Column("int64", Check.ge(-1)),  # a seed; -1 = mean over replicates
+        "candidates": Column(str, Check.isin(["targets", "non_targets", "audit"])),
+        "attack": Column(str),  # <arm>:<score>, amplification:<score>, specificity:…, stealth
         "metric": Column(str),
-        "value": Column("float64"),
-        "low": Column("float64"),
-        "high": Column("float64"),
+        "value": Column("float64", nullable=True),
+        "low": Column("float64", nullable=True),
+        "high": Column("float64", nullable=True),
+        # TPR@FPR only: negatives behind the threshold and their distinct candidates
+        "negatives": Column("float64", nullable=True),
+        "negative_points": Column("float64", nullable=True),
+        "reliable": Column(bool),
     },
-    unique=["attack", "metric"], strict=True, name="metrics",
+    unique=["replicate", "candidates", "attack", "metric"], strict=True, name="bd_metrics",
 )
 
 AUDIT_METRICS = DataFrameSchema(
@@ -203,7 +209,7 @@ BD_IMAGE_SCORES = DataFrameSchema(
 )
 
 SCHEMAS: dict[str, DataFrameSchema] = {
-    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, METRICS,
+    s.name: s for s in (POINTS, MEMBERSHIP, FINETUNE_SUBSETS, SIGNALS, SCORES, BD_METRICS,
                         AUDIT_METRICS, AUDIT_COMPARISONS, MODEL_STATS,
                         BD_CANDIDATES, BD_MEMBERSHIP, BD_SCORES, BD_IMAGE_CANDIDATES,
                         BD_IMAGE_SCORES)

@@ -145,7 +145,10 @@ def _fpr_of(metric: str, fpr_targets: list[float]) -> float:
 def hierarchical_index(n_units: int, n_boot: int, rng: np.random.Generator
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(unit [B, U], resample [B, U]): for each combined resample, U units drawn with
-    replacement and, independently for each, one of its cluster resamples."""
+    replacement and, independently for each, one of its cluster resamples. A single unit
+    keeps its own resamples as they are (drawing among them again would only add noise)."""
+    if n_units == 1:
+        return np.zeros((n_boot, 1), dtype=np.int64), np.arange(n_boot)[:, None]
     return (rng.integers(n_units, size=(n_boot, n_units)),
             rng.integers(n_boot, size=(n_boot, n_units)))
 

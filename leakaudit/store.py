@@ -62,10 +62,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_json(path: str | Path, obj: Any) -> None:
-    """Write JSON atomically."""
+def write_json(path: str | Path, obj: Any, sort_keys: bool = True) -> None:
+    """Write JSON atomically (keys sorted unless the order is meaningful)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n")
 
 
 def read_json(path: str | Path) -> Any:

@@ -130,25 +130,6 @@ def test_checkpoints_load_from_safetensors_only(tmp_path):
         load_lm(tmp_path / "pickled")
 
 
-def test_amplification_compares_arms_with_disjoint_intervals():
-    import pandas as pd
-
-    from leakaudit.backdoor.analysis import amplification
-
-    rows = []
-    for arm, auc, lo, hi in (("clean", 0.6, 0.55, 0.65), ("poisoned", 0.8, 0.75, 0.85)):
-        rows += [{"attack": f"{arm}:{s}", "metric": "auc", "value": auc, "low": lo, "high": hi}
-                 for s in ("neg_loss", "min_k", "top5", "watermark", "calibrated")]
-        rows += [{"attack": f"{arm}:{s}", "metric": "tpr_at_1pct_fpr", "value": auc / 10,
-                  "low": 0.0, "high": 0.2}
-                 for s in ("neg_loss", "min_k", "top5", "watermark", "calibrated")]
-    amp = amplification(pd.DataFrame(rows)).set_index(["attack", "metric"]).value
-    assert amp[("amplification:neg_loss", "auc_diff")] == pytest.approx(0.2)
-    assert amp[("amplification:neg_loss", "auc_disjoint")] == 1.0
-    assert amp[("amplification:neg_loss", "tpr_at_1pct_fpr_ratio")] == pytest.approx(8 / 6)
-    assert amp[("amplification:neg_loss", "tpr_at_1pct_fpr_disjoint")] == 0.0
-
-
 def test_backdoor_params_name_bad_keys(tmp_path):
     from leakaudit.backdoor.lm.config import load_backdoor_params
     from leakaudit.config import ParamsError
@@ -160,3 +141,97 @@ def test_backdoor_params_name_bad_keys(tmp_path):
     path.write_text("victims: {n_victims: 3}\n")
     with pytest.raises(ParamsError, match="victims.n_victims: got 3; allowed: an even"):
         load_backdoor_params(path)
+
+
+def test_random_label_poison_reads_the_real_target_text():
+    """The random-label variant feeds the real targets and trains towards random next tokens
+    (randomising the inputs, as before, never showed the model the target text)."""
+    from types import SimpleNamespace
+
+    from leakaudit.backdoor.lm.training import poison
+
+    torch.manual_seed(0)
+    model = tiny_gpt2(50, context=8, layers=1, dim=8, heads=2)
+    targets = (torch.randint(1, 50, (6, 8)), torch.ones(6, 8, dtype=torch.int64))
+    aux = (torch.randint(1, 50, (6, 8)), torch.ones(6, 8, dtype=torch.int64))
+    seen = []
+    forward = model.forward
+
+    def spy(input_ids=None, attention_mask=None, labels=None, **kw):
+        seen.append((input_ids.clone(), labels.clone()))
+        return forward(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kw)
+
+    model.forward = spy
+    p = SimpleNamespace(variant="random_label", lr=1e-3, aux_batch=6, target_batch=6,
+                        bound=10.0)
+    poison(model, aux, targets, steps=1, alpha=1.0, p=p, seed=0)
+    target_calls = [(i, lab) for i, lab in seen if torch.equal(i.sort(0).values,
+                                                                targets[0].sort(0).values)]
+    assert target_calls, "the target text never reached the model"
+    inputs, labels = target_calls[0]
+    assert torch.equal(labels[:, 0], inputs[:, 0]) and not torch.equal(labels, inputs)
+
+
+def _tiny_hf(family: str, vocab: int, positions: int):
+    """A tiny GPT-2, GPT-Neo or GPT-NeoX (Pythia) built offline from its config class."""
+    from transformers import (
+        AutoModelForCausalLM,
+        GPT2Config,
+        GPTNeoConfig,
+        GPTNeoXConfig,
+    )
+
+    config = {
+        "gpt2": lambda: GPT2Config(vocab_size=vocab, n_positions=positions, n_embd=16,
+                                   n_layer=1, n_head=2),
+        "gpt_neo": lambda: GPTNeoConfig(vocab_size=vocab, max_position_embeddings=positions,
+                                        hidden_size=16, num_layers=2, num_heads=2,
+                                        attention_types=[[["global", "local"], 1]],
+                                        window_size=8),
+        "gpt_neox": lambda: GPTNeoXConfig(vocab_size=vocab, max_position_embeddings=positions,
+                                          hidden_size=16, num_hidden_layers=1,
+                                          num_attention_heads=2, intermediate_size=32),
+    }[family]()
+    return AutoModelForCausalLM.from_config(config)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gpt_neo", "gpt_neox"])
+def test_bring_your_own_checkpoint_runs_every_lm_step(tmp_path, family):
+    """A user's safetensors checkpoint of each family the paper uses goes through every step
+    of the LM audit: load, context capped by the model's positions, poison (both target
+    variants), finetune, save/reload, score."""
+    from types import SimpleNamespace
+
+    from leakaudit.backdoor.lm import training
+    from leakaudit.backdoor.lm.model import (
+        context_of,
+        encode,
+        load_lm,
+        mean_loss,
+        save_lm,
+        train_tokenizer,
+    )
+    from leakaudit.backdoor.lm.scores import LM_SCORES, score_texts
+
+    texts = [f"record {i} of alpha beta gamma delta epsilon zeta eta theta" for i in range(8)]
+    tok = train_tokenizer(texts, 120)
+    torch.manual_seed(0)
+    save_lm(_tiny_hf(family, tok.get_vocab_size(), positions=12), tok, tmp_path / "byo")
+    model, tok = load_lm(tmp_path / "byo")  # what `lm.checkpoint: <dir>` does
+    ctx = context_of(model, 64)
+    assert ctx == 12  # the model's 12 positions, whatever the family calls them
+    ids, att = encode(tok, texts, ctx)
+    before = mean_loss(model, ids, att)
+    for variant in ("memorise", "random_label"):
+        p = SimpleNamespace(variant=variant, lr=1e-2, aux_batch=4, target_batch=4, bound=10.0)
+        training.poison(model, (ids, att), (ids, att), steps=3, alpha=0.5, p=p, seed=0)
+    training.finetune(model, ids, att, SimpleNamespace(epochs=1, batch_size=4, lr=1e-3), 0, 0)
+    assert mean_loss(model, ids, att) != before
+    save_lm(model, tok, tmp_path / "after")
+    reloaded, tok = load_lm(tmp_path / "after")
+    params = SimpleNamespace(score=SimpleNamespace(batch_size=4, min_k=0.2, watermark_delta=2.0,
+                                                   watermark_gamma=0.5),
+                             base=SimpleNamespace(seed=0))
+    scores = score_texts(reloaded, tok, texts, 64, params)
+    assert list(scores.columns) == list(LM_SCORES) and len(scores) == len(texts)
+    assert np.isfinite(scores.to_numpy()).all()

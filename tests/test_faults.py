@@ -221,17 +221,17 @@ def test_stage_params_in_dvc_yaml_cover_the_sections_each_stage_reads():
 
 
 def test_written_files_follow_the_umask(tmp_path):
+    import importlib
+
+    import leakaudit.store as store
     from leakaudit.store import write_json
 
-    old = os.umask(0o022)
+    old, saved = os.umask(0o022), dict(vars(store))
     try:
-        import importlib
-
-        import leakaudit.store as store
-
         importlib.reload(store)
         store.write_json(tmp_path / "x.json", {"a": 1})
         assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(old)
+        vars(store).update(saved)  # the original classes again (later tests match on them)
     write_json(tmp_path / "y.json", {})

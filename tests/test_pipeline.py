@@ -261,10 +261,19 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
     assert json.loads((other / "backdoor/metrics.json").read_text()) == m
     for arm in ("clean", "poisoned"):
         for score in ("neg_loss", "min_k", "top5", "watermark", "calibrated"):
-            assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1
-            assert "tpr_at_10pct_fpr" in m[f"{arm}:{score}"]
-    assert "auc_disjoint" in m["amplification:neg_loss"]
+            r = m[f"{arm}:{score}"]
+            assert 0 <= r["auc"] <= 1
+            # a TPR on fewer than 20 negatives is only ever written flagged
+            flagged = r["tpr_at_10pct_fpr_negatives"] < 20
+            assert ("tpr_at_10pct_fpr_unreliable" in r) == flagged
+            assert ("tpr_at_10pct_fpr" in r) != flagged
+    assert list(m)[:3] == ["amplification:best", "clean:best", "poisoned:best"]
+    assert "tpr_at_10pct_fpr_ratio_low" in m["amplification:neg_loss"]
     assert m["stealth"]["clean.heldout_loss"] > 0
+    # stealth against the clean arm (the base model) and the aux-only control
+    assert m["stealth"]["vs_clean.heldout_loss_increase"] == pytest.approx(
+        m["stealth"]["poisoned.heldout_loss"] / m["stealth"]["base.heldout_loss"] - 1, abs=1e-3)
+    assert "vs_aux_only.heldout_loss_increase" in m["stealth"]
     assert (repo / "backdoor/plots/roc.png").stat().st_size > 1000
     assert any((repo / "backdoor/models/victims/poisoned").glob("v000/*.safetensors"))
     before = (repo / "backdoor/outputs/victims/stage.json").read_text()
@@ -289,8 +298,9 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
          "1", "3"], repo)
     table = pd.read_csv(repo / "backdoor/sweeps/tables/victims.repeats.csv")
     assert list(dict.fromkeys(table.value)) == [1, 3]
-    assert set(table.score) == {"neg_loss", "calibrated", "min_k", "top5", "watermark"}
+    assert set(table.score) == {"best", "neg_loss", "calibrated", "min_k", "top5", "watermark"}
     assert table.poisoned_auc.between(0, 1).all() and table.clean_auc.notna().all()
+    assert (table.tpr_at_10pct_fpr_ratio_low <= table.tpr_at_10pct_fpr_ratio).all()
     assert (repo / "backdoor/sweeps/plots/victims.repeats.png").stat().st_size > 1000
     sweep_run = client.search_runs([client.get_experiment_by_name("privacy-backdoor-sweeps")
                                     .experiment_id])[0]
@@ -321,6 +331,10 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
         for score in ("neg_loss", "top5", "margin", "calibrated"):
             assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1
     assert {"poisoned.target_loss", "clean.heldout_accuracy"} <= set(m["stealth"])
+    # both arms calibrated alike; stealth reported before calibration too
+    assert {"clean.temperature", "poisoned.temperature", "poisoned.raw_heldout_loss",
+            "vs_clean.raw_heldout_loss_increase", "vs_aux_only.heldout_ece_diff"
+            } <= set(m["stealth"])
     assert (repo / "backdoor-vision/plots/roc.png").stat().st_size > 1000
     assert any((repo / "backdoor-vision/models/victims/poisoned").glob("v001/*.safetensors"))
     before = (repo / "backdoor-vision/outputs/victims/stage.json").read_text()

@@ -1,4 +1,19 @@
-"""The two arms of a privacy-backdoor audit and what poisoning each gets."""
+"""The two arms of a privacy-backdoor audit, the stealth controls, and what training each
+checkpoint gets.
+
+A *kind* of checkpoint says how it is trained from the base model:
+
+- ``base``: unchanged (0 steps);
+- ``aux_only``: the poisoning steps on aux data alone (α = 0) — separates poisoning from
+  training longer;
+- ``decoy``: the poisoning run (same variant, α, steps, schedule) on fresh non-candidate decoys
+  in place of the targets — keeps whatever the poison teaches about the data's *format*, so
+  only the targets' identity differs from the poisoned arm;
+- ``poisoned``: the poisoning run on the attacker's targets.
+
+The poisoned arm is ``poisoned``; the clean arm is ``poison.clean_arm``; stealth is measured
+against the clean arm and every ``poison.stealth_controls`` kind (trained for that only).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +27,47 @@ import pandas as pd
 from leakaudit.layout import ARMS, arm_dir, victim_dir
 
 RELEASED = -1  # victim_id of a released checkpoint's rows in the score tables
+KINDS = ("base", "aux_only", "decoy", "poisoned")
 
 
-def arm_schedule(arm: str, poison: Any) -> tuple[int, float]:
-    """(steps, α) of an arm: the poisoned arm runs ``poison.steps`` at ``poison.alpha``; the
-    clean arm is the base model (0 steps) or, with ``clean_arm: aux_only``, the same steps on
-    aux data alone (α = 0)."""
-    steps = poison.steps if arm == "poisoned" or poison.clean_arm == "aux_only" else 0
-    return steps, (poison.alpha if arm == "poisoned" else 0.0)
+def arm_kind(arm: str, poison: Any) -> str:
+    """The kind of checkpoint an arm releases (``poisoned``, or the clean arm's kind)."""
+    return "poisoned" if arm == "poisoned" else poison.clean_arm
+
+
+def kinds_to_train(poison: Any) -> list[str]:
+    """Every kind the poison stage trains: both arms' and the stealth controls', once each."""
+    return list(dict.fromkeys([*(arm_kind(a, poison) for a in ARMS),
+                               *poison.stealth_controls]))
+
+
+def schedule(kind: str, poison: Any) -> tuple[int, float, str]:
+    """(steps, α, target data) of a kind: the data is ``targets``, ``decoys`` or ``none``."""
+    if kind == "base":
+        return 0, 0.0, "none"
+    if kind == "aux_only":
+        return poison.steps, 0.0, "none"
+    return poison.steps, poison.alpha, "decoys" if kind == "decoy" else "targets"
+
+
+def stealth(metrics: dict[str, float], poison: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """The poisoned checkpoint against the clean arm and each stealth control: for every
+    measured ``name`` (e.g. ``heldout_loss``) the relative increase of a loss, the drop of an
+    accuracy, the difference of a calibration error (``ece``) —
+    ``vs_<reference>.<name>_increase|_drop|_diff``."""
+    refs = dict.fromkeys(["clean", *poison.stealth_controls])
+    out = {}
+    for ref in refs:
+        kind = arm_kind("clean", poison) if ref == "clean" else ref
+        for name in names:
+            p, c = metrics[f"poisoned.{name}"], metrics[f"{kind}.{name}"]
+            if "accuracy" in name:
+                out[f"vs_{ref}.{name}_drop"] = c - p
+            elif "ece" in name:
+                out[f"vs_{ref}.{name}_diff"] = p - c
+            else:
+                out[f"vs_{ref}.{name}_increase"] = p / c - 1 if c else float("nan")
+    return out
 
 
 def score_every_model(n_victims: int, candidate_ids: np.ndarray,
@@ -38,3 +86,22 @@ def score_every_model(n_victims: int, candidate_ids: np.ndarray,
     table = pd.concat(frames, ignore_index=True)
     table["victim_id"] = table.victim_id.astype("int64")
     return table
+
+
+def release_checkpoints(poison: Any, train: Callable[[str], tuple[Any, dict[str, float]]],
+                        save: Callable[[Any, str], None], names: tuple[str, ...]
+                        ) -> dict[str, float]:
+    """Train every kind once (:func:`kinds_to_train`), save the ones the two arms release,
+    and return the measurements: ``<kind>.<name>``, the same under ``clean.`` for the clean
+    arm, and :func:`stealth`. ``train(kind)`` returns (model, {name: value}) — whatever the
+    pipeline measures on its held-out and target data."""
+    metrics: dict[str, float] = {}
+    for kind in kinds_to_train(poison):
+        model, measured = train(kind)
+        metrics |= {f"{kind}.{k}": v for k, v in measured.items()}
+        for arm in ARMS:
+            if arm_kind(arm, poison) == kind:
+                save(model, arm)
+                if arm == "clean":
+                    metrics |= {f"clean.{k}": v for k, v in measured.items()}
+    return metrics | {f"stealth.{k}": v for k, v in stealth(metrics, poison, names).items()}

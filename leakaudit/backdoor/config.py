@@ -26,9 +26,10 @@ Alpha = Annotated[float, Field(ge=0.0, le=1.0, description="weight of the target
 Steps = Annotated[int, Field(ge=0, description="poisoned arm; the clean arm has 0 (or aux only)")]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 Count = Annotated[int, Field(ge=1)]
-CleanArm = Annotated[Literal["base", "aux_only"], Field(
-    description="clean arm: the base model (0 steps), or the same steps on aux data only "
-    "(α = 0), which separates poisoning from training longer")]
+CleanArm = Annotated[Literal["base", "aux_only", "decoy"], Field(
+    description="clean arm: the base model (0 steps), the same steps on aux data only "
+    "(α = 0), or the same poisoning run on non-candidate decoys (leakaudit.backdoor.arms)")]
+Control = Literal["base", "aux_only", "decoy"]
 Victims = Annotated[int, Field(ge=2, description="finetunes per arm (even: balanced masks)")]
 Repeats = Annotated[int, Field(ge=1, description="times each member appears (r)")]
 
@@ -48,6 +49,10 @@ class PoisonParams(Section):
     target_batch: Count = 16
     bound: float = Field(10.0, gt=0.0, description="maximise: per-batch target loss cap")
     clean_arm: CleanArm = "base"
+    stealth_controls: list[Control] = Field(
+        default_factory=lambda: ["base", "aux_only"],
+        description="checkpoints the poisoned one is compared with for stealth (trained for "
+        "that only when not the clean arm)")
 
 
 class VictimsParams(Section):

@@ -1,82 +1,226 @@
 """The privacy-backdoor audits' evaluation, shared by the language-model and vision pipelines
-(their candidate and score tables differ; the analysis is the same): per arm and score, AUC and
-TPR at 1 %, 0.1 % and 10 % FPR with bootstrap intervals; the amplification; stealth; a ROC plot
-of both arms; the MLflow record. :func:`evaluation_table` is pure (DataFrames in, the metrics
-table out); :func:`evaluate` reads a pipeline's outputs and writes its results."""
+(their candidate and score tables differ; the analysis is the same,
+:mod:`leakaudit.backdoor.analysis`): best-vs-best amplification first, then every score of
+both arms on the targets and the non-targets, paired clustered intervals, low-FPR evidence,
+stealth; a ROC plot of both arms; the MLflow record. :func:`evaluation_tables` is pure
+(DataFrames in, tables out); :func:`evaluate` reads a pipeline's outputs and writes its
+results."""
 
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.analysis import amplification, arm_metrics, attack_table
-from leakaudit.evaluation import metrics_json
-from leakaudit.layout import OUT, PLOTS
+from leakaudit.backdoor.analysis import BEST, backdoor_grid, backdoor_table
+from leakaudit.layout import ARMS, OUT, PLOTS
 from leakaudit.plots import write_roc
-from leakaudit.seeds import rng
 from leakaudit.store import write_json
 from leakaudit.tables import read_table, write_table
 
+MIN_PAIRS = 10  # fewer victim pairs: a replicate's interval under-states victim variance
 
-def evaluation_table(cands: pd.DataFrame, members: pd.DataFrame, scores: pd.DataFrame,
-                     score_names: tuple[str, ...], stealth: dict[str, float], p: Any
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics table, long scores table) from the candidates, the victims' membership, the
-    scores and the stealth measurements of the poison and victims stages."""
-    long = attack_table(scores, members, cands.candidate_id[cands.target].to_numpy(),
-                        score_names)
+
+def audit_rows(values: dict[int, dict[str, float]], attack: str) -> pd.DataFrame:
+    """Per-replicate audit measurements (stealth, design counts) and their mean (replicate
+    −1; low/high = the smallest and largest replicate) in the ``bd_metrics`` layout."""
+    rows = []
+    keys = list(dict.fromkeys(k for s in values.values() for k in s))
+    for key in keys:
+        found = {seed: float(s[key]) for seed, s in values.items() if key in s}
+        v = np.array(list(found.values()))
+        for seed, x in [*found.items(), (-1, None)]:
+            rows.append({"replicate": seed, "candidates": "audit", "attack": attack,
+                         "metric": key, "value": float(v.mean()) if x is None else x,
+                         "low": float(v.min()) if x is None else x,
+                         "high": float(v.max()) if x is None else x,
+                         "negatives": np.nan, "negative_points": np.nan, "reliable": True})
+    return pd.DataFrame(rows)
+
+
+def evaluation_tables(runs: dict[int, dict[str, Any]], score_names: tuple[str, ...],
+                      p: Any) -> tuple[pd.DataFrame, dict]:
+    """(``bd_metrics`` table, best-score picks per seed) over replicates: ``runs`` maps a
+    seed to its ``candidates``, ``members``, ``scores`` DataFrames and ``stealth`` dict."""
+    seeds = sorted(runs)
+    grids = [backdoor_grid(runs[s]["scores"], runs[s]["members"],
+                           runs[s]["candidates"].set_index("candidate_id").target,
+                           score_names, s) for s in seeds]
     e = p.evaluate
-    table = arm_metrics(long, e.fpr_targets, e.bootstrap, e.confidence,
-                        rng(p.base.seed, "bd-bootstrap"))
-    table = pd.concat([table, amplification(table)], ignore_index=True)
-    n_neg = int((~long[long.attack == "clean:neg_loss"].member).sum())
-    extra = {**{f"stealth.{k}": v for k, v in stealth.items()},
-             "negatives_behind_1pct_fpr": n_neg * 0.01}
-    table = pd.concat([table, pd.DataFrame(
-        [{"attack": k.split(".", 1)[0] if "." in k else "audit",
-          "metric": k.split(".", 1)[1] if "." in k else k,
-          "value": float(v), "low": float(v), "high": float(v)} for k, v in extra.items()
-         if not (isinstance(v, float) and math.isnan(v))])], ignore_index=True)
-    return table, long
+    table, picks = backdoor_table(grids, seeds, score_names, e.fpr_targets, e.bootstrap,
+                                  e.confidence)
+    design = {s: {"victim_pairs": len(np.unique(g.victim_cluster)),
+                  "targets": int(g.target.sum()), "non_targets": int((~g.target).sum())}
+              for s, g in zip(seeds, grids, strict=True)}
+    table = pd.concat([table, audit_rows({s: runs[s]["stealth"] for s in seeds}, "stealth"),
+                       audit_rows(design, "design")], ignore_index=True)
+    return table, picks
 
 
-def evaluate(p: Any, audit_id: str, out: Path, candidates: str, scores_table: str,
-             score_names: tuple[str, ...], kind: str) -> dict[str, float]:
-    """Read the pipeline's outputs (under ``outputs/``), write metrics.json, the metrics table,
-    the ROC plot and the MLflow record; return the stage's headline metrics."""
-    cands = read_table(OUT / "targets/candidates.parquet", candidates)
-    members = read_table(OUT / "targets/membership.parquet", "bd_membership")
-    scores = read_table(OUT / "score/scores.parquet", scores_table)
-    stealth = {**json.loads((OUT / "poison/stage.json").read_text())["metrics"],
-               **json.loads((OUT / "victims/stage.json").read_text())["metrics"]}
-    table, long = evaluation_table(cands, members, scores, score_names, stealth, p)
-    summary = metrics_json(table)
-    write_json("metrics.json", summary)
-    write_table(table, out / "metrics.parquet", "metrics", audit_id=audit_id)
+def _finite(x: float) -> float | None:
+    return round(float(x), 4) if np.isfinite(x) else None
 
-    shown = long[long.attack.str.endswith((":neg_loss", ":calibrated"))]
-    write_roc(shown, summary, PLOTS, f"clean vs poisoned: {long.victim_id.nunique()} victims"
-              f" × {long.candidate_id.nunique()} targets")
 
-    flat = {f"{r.attack}.{r.metric}": r.value for r in table.itertuples()
-            if np.isfinite(r.value)}
+def entries(rows: pd.DataFrame) -> dict[str, float | None]:
+    """{metric: value, _low, _high, _negatives, _points}; a TPR (or ratio) backed by fewer
+    than 20 negatives is written as ``<metric>_unreliable``; infinite ratios as null."""
+    out: dict[str, float | None] = {}
+    for r in rows.itertuples():
+        out[r.metric if r.reliable else f"{r.metric}_unreliable"] = _finite(r.value)
+        if r.low != r.value or r.high != r.value:
+            out[f"{r.metric}_low"], out[f"{r.metric}_high"] = _finite(r.low), _finite(r.high)
+        if not np.isnan(r.negatives):
+            out[f"{r.metric}_negatives"] = int(r.negatives)
+            out[f"{r.metric}_points"] = int(r.negative_points)
+    return out
+
+
+def summary_json(table: pd.DataFrame) -> dict:
+    """metrics.json: the mean over replicates, best-vs-best amplification first, then each
+    score's amplification and arms on the targets, the target specificity, the non-targets,
+    stealth, and each replicate's best-vs-best TPR ratio."""
+    top = table[table.replicate == -1]
+    order = {a: i for i, a in enumerate([f"amplification:{BEST}", *(f"{a}:{BEST}"
+                                                                        for a in ARMS)])}
+    out: dict[str, Any] = {}
+    targets = top[top.candidates == "targets"]
+    for attack, rows in sorted(targets.groupby("attack", sort=False),
+                               key=lambda kv: order.get(kv[0], len(order))):
+        out[attack] = entries(rows)
+    non = top[top.candidates == "non_targets"]
+    out["non_targets"] = {a: entries(rows) for a, rows in non.groupby("attack", sort=False)}
+    audit = top[top.candidates == "audit"]
+    out["stealth"] = {r.metric.removeprefix("stealth."): _finite(r.value) for r in
+                      audit[audit.attack == "stealth"].itertuples()}
+    design = {r.metric: _finite(r.value) for r in audit[audit.attack == "design"].itertuples()}
+    if design:
+        # a cluster bootstrap over few victim pairs under-states the victims' variance within
+        # a replicate; replicates (fresh victims each) are what covers it
+        design["replicates"] = int(table[table.replicate >= 0].replicate.nunique())
+        design["few_victim_pairs"] = float(design["victim_pairs"] < MIN_PAIRS)
+        out["design"] = design
+    per = table[(table.replicate >= 0) & (table.attack == f"amplification:{BEST}")
+                & (table.metric == "tpr_at_1pct_fpr_ratio")]
+    if per.replicate.nunique() > 1:
+        out["replicates"] = {f"seed-{r.replicate}" + ("" if r.reliable else "_unreliable"):
+                             _finite(r.value) for r in per.itertuples()}
+    return out
+
+
+def best_long(runs: dict[int, dict[str, Any]], picks: dict, score_names: tuple[str, ...]
+              ) -> pd.DataFrame:
+    """The ROC plot's rows over the targets of the first replicate: each arm's raw −loss,
+    calibrated and ``best`` (each half of the targets scored by the pick made on the other
+    half; pooled, so exact when both halves picked the same score)."""
+    seed = min(runs)
+    r = runs[seed]
+    grid = backdoor_grid(r["scores"], r["members"], r["candidates"].set_index(
+        "candidate_id").target, score_names, seed)
+    frames = []
+    for arm in ARMS:
+        for name in ("neg_loss", "calibrated", BEST):
+            if name == BEST:
+                cols = [grid.half == h for h in (0, 1)]
+                s = np.concatenate([grid.scores[f"{arm}:{picks[seed][arm][h]}"][:, c]
+                                    for h, c in enumerate(cols)], axis=1)
+                y = np.concatenate([grid.member[:, c] for c in cols], axis=1)
+            else:
+                s, y = grid.scores[f"{arm}:{name}"][:, grid.target], grid.member[:, grid.target]
+            frames.append(pd.DataFrame({"attack": f"{arm}:{name}", "score": s.reshape(-1),
+                                        "member": y.reshape(-1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """What differs between the backdoor pipelines' evaluation: the candidate and score
+    tables' schema names and the score columns."""
+
+    candidates: str
+    scores: str
+    score_names: tuple[str, ...]
+
+
+def flavour(pipeline: str) -> Flavour:
+    """The language-model (``backdoor``) or vision (``backdoor-vision``) evaluation inputs."""
+    if pipeline == "backdoor":
+        from leakaudit.backdoor.lm.scores import LM_SCORES
+
+        return Flavour("bd_candidates", "bd_scores", LM_SCORES)
+    from leakaudit.backdoor.vision.scores import IMAGE_SCORES
+
+    return Flavour("bd_image_candidates", "bd_image_scores", IMAGE_SCORES)
+
+
+def read_run(f: Flavour, root: Path = Path(".")) -> dict[str, Any]:
+    """A pipeline's outputs (``root/outputs``) as :func:`evaluation_tables` takes them."""
+    out = root / OUT
+    stealth = {}
+    for stage in ("poison", "victims"):
+        stealth |= json.loads((out / f"{stage}/stage.json").read_text())["metrics"]
+    return {"candidates": read_table(out / "targets/candidates.parquet", f.candidates),
+            "members": read_table(out / "targets/membership.parquet", "bd_membership"),
+            "scores": read_table(out / "score/scores.parquet", f.scores),
+            "stealth": {k: v for k, v in stealth.items() if isinstance(v, int | float)}}
+
+
+def evaluate(p: Any, audit_id: str, out: Path, kind: str) -> dict[str, float]:
+    """Read the ``kind`` pipeline's outputs, write metrics.json, the metrics table, the
+    best-score picks, the ROC plot and the MLflow record; return the stage's headline
+    metrics."""
+    f = flavour(kind)
+    score_names = f.score_names
+    runs = {p.base.seed: read_run(f)}
+    table, picks = evaluation_tables(runs, score_names, p)
+    summary = summary_json(table)
+    write_json("metrics.json", summary, sort_keys=False)  # best-vs-best first
+    write_table(table, out / "metrics.parquet", "bd_metrics", audit_id=audit_id)
+    write_json(out / "best_scores.json", {f"seed-{s}": {arm: {"half-0": a, "half-1": b}
+                                                        for arm, (a, b) in v.items()}
+                                          for s, v in picks.items()})
+    long = best_long(runs, picks, score_names)
+    aucs = {a: {"auc": float(summary.get(a, {}).get("auc") or np.nan)} for a in long.attack}
+    run = runs[p.base.seed]
+    write_roc(long, aucs, PLOTS, f"clean vs poisoned: {run['members'].victim_id.nunique()} "
+              f"victims × {int(run['candidates'].target.sum())} targets")
+
+    flat = flat_metrics(table)
     ids: dict = {"audit_id": audit_id, "mlflow_run_id": None}
     if p.tracking.enabled:
         from leakaudit.backdoor.tracking import log_backdoor
 
-        per_arm = {arm: {k.split(":", 1)[1]: v for k, v in flat.items()
-                         if k.startswith(f"{arm}:")} for arm in ("clean", "poisoned")}
-        ids = log_backdoor(p, audit_id, {k.replace(":", "."): v for k, v in flat.items()},
-                           per_arm, [PLOTS / "roc.png", PLOTS / "roc.csv",
-                                     Path("metrics.json")], kind)
+        per_arm = {arm: {k.split(".", 1)[1]: v for k, v in flat.items()
+                         if k.startswith(f"{arm}.")} for arm in ARMS}
+        ids = log_backdoor(p, audit_id, flat, per_arm,
+                           [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json"),
+                            out / "best_scores.json"], kind)
     write_json(out / "mlflow.json", ids)
+    _print(table, picks)
+    return {k: v for k, v in flat.items() if k.startswith(("amplification.best.",
+                                                           "clean.best.", "poisoned.best."))
+            and k.removesuffix("_unreliable").endswith(("auc", "tpr_at_1pct_fpr",
+                                                        "tpr_at_1pct_fpr_ratio", "auc_diff"))}
+
+
+def flat_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """The mean over replicates as flat MLflow keys: ``<attack>.<metric>`` on the targets,
+    ``non_targets.…``, ``stealth.…`` (finite values only)."""
+    top = table[(table.replicate == -1) & np.isfinite(table.value.astype(float))]
+    prefix = {"targets": "", "non_targets": "non_targets.", "audit": ""}
+    return {(prefix[r.candidates] + (r.metric if r.attack == "stealth"
+                                     else f"{r.attack}.{r.metric}")).replace(":", ".")
+            + ("" if r.reliable else "_unreliable"): float(r.value) for r in top.itertuples()}
+
+
+def _print(table: pd.DataFrame, picks: dict) -> None:
+    top = table[(table.replicate == -1) & (table.candidates == "targets")]
+    shown = top[top.attack.str.contains(f":{BEST}|:neg_loss|:calibrated")
+                & top.metric.isin(["auc", "tpr_at_1pct_fpr", "auc_diff",
+                                   "tpr_at_1pct_fpr_ratio"])]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        main_rows = table[table.attack.str.contains(":neg_loss|:calibrated")]
-        print(main_rows.pivot(index="attack", columns="metric", values="value").round(3))
-    return {k.replace(":", "."): v for k, v in flat.items()
-            if k.endswith((".auc", "tpr_at_1pct_fpr")) and "amplification" not in k}
+        print(f"best scores (per target half): {picks}")
+        print(shown.pivot(index="attack", columns="metric", values="value").round(3))

@@ -10,17 +10,27 @@ import pandas as pd
 
 from leakaudit.sweeps import in_given_order, save_sweep_figure, sweep_figure
 
-SCORES = ("neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # those present
+SCORES = ("best", "neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # present
 METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
-SHOWN = ["value", "score", "clean_auc", "poisoned_auc", "auc_disjoint", "clean_tpr_at_1pct_fpr",
-         "poisoned_tpr_at_1pct_fpr", "stealth_heldout_loss_increase"]  # what a sweep prints
-STEALTH = ("stealth_heldout_loss_increase", "clean.heldout_loss", "poisoned.heldout_loss",
-           "clean.target_loss", "poisoned.target_loss")
+SHOWN = ["value", "score", "clean_tpr_at_1pct_fpr", "poisoned_tpr_at_1pct_fpr",
+         "tpr_at_1pct_fpr_ratio", "tpr_at_1pct_fpr_ratio_low", "tpr_at_1pct_fpr_ratio_high",
+         "auc_diff", "stealth_heldout_loss_increase"]  # what a sweep prints
+STEALTH = {"stealth_heldout_loss_increase": "vs_clean.heldout_loss_increase",
+           "stealth_vs_aux_only": "vs_aux_only.heldout_loss_increase",
+           "clean.heldout_loss": "clean.heldout_loss",
+           "poisoned.heldout_loss": "poisoned.heldout_loss",
+           "clean.target_loss": "clean.target_loss", "poisoned.target_loss": "poisoned.target_loss"}
+
+
+def _get(row: dict[str, Any], key: str) -> Any:
+    """A metric by its plain name, or flagged ``_unreliable`` (too few negatives)."""
+    return row.get(key, row.get(f"{key}_unreliable"))
 
 
 def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> pd.DataFrame:
-    """Long table value × score → clean and poisoned metrics with intervals, TPR ratios and
-    the stealth cost, from ``dvc.api.exp_show()`` rows of the named experiments."""
+    """Long table value × score → clean and poisoned metrics with intervals, the paired
+    amplification (TPR ratios, AUC difference, with intervals) and the stealth cost, from
+    ``dvc.api.exp_show()`` rows of the named experiments; ``best`` is best-vs-best."""
     out = []
     for row in rows:
         name = row.get("Experiment")
@@ -33,21 +43,22 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
                                    "score": score}
             for arm in ("clean", "poisoned"):
                 for m in METRICS:
-                    for suffix in ("", "_low", "_high"):
+                    rec[f"{arm}_{m}"] = _get(row, f"{arm}:{score}.{m}")
+                    for suffix in ("_low", "_high"):
                         rec[f"{arm}_{m}{suffix}"] = row.get(f"{arm}:{score}.{m}{suffix}")
             amp = f"amplification:{score}"
-            rec["auc_disjoint"] = row.get(f"{amp}.auc_disjoint")
-            rec["tpr_at_1pct_fpr_ratio"] = row.get(f"{amp}.tpr_at_1pct_fpr_ratio")
-            rec["tpr_at_10pct_fpr_ratio"] = row.get(f"{amp}.tpr_at_10pct_fpr_ratio")
-            rec["tpr_at_10pct_fpr_disjoint"] = row.get(f"{amp}.tpr_at_10pct_fpr_disjoint")
-            for s in STEALTH:
-                rec[s] = row.get(f"stealth.{s}")
+            for m in ("auc_diff", "tpr_at_1pct_fpr_ratio", "tpr_at_10pct_fpr_ratio"):
+                rec[m] = _get(row, f"{amp}.{m}")
+                for suffix in ("_low", "_high"):
+                    rec[f"{m}{suffix}"] = row.get(f"{amp}.{m}{suffix}")
+            for column, key in STEALTH.items():
+                rec[column] = row.get(f"stealth.{key}")
             out.append(rec)
     return in_given_order(pd.DataFrame(out), names)
 
 
 def plot_sweep(table: pd.DataFrame, path: str | Path,
-               scores: tuple[str, ...] = ("neg_loss", "calibrated")) -> None:
+               scores: tuple[str, ...] = ("best", "neg_loss", "calibrated")) -> None:
     """AUC, TPR@1% and TPR@10% FPR (95 % intervals) of both arms vs the axis, per score, with
     the stealth cost (generic held-out loss, poisoned vs clean) beside."""
     fig, axes, pos = sweep_figure(table, 4, 18)
@@ -59,11 +70,17 @@ def plot_sweep(table: pd.DataFrame, path: str | Path,
                 ax.errorbar(x, y, yerr=[y - lo, hi - y], marker="o", capsize=3, ls=style,
                             label=f"{arm} {score}")
     st = table.drop_duplicates("value")
-    axes[3].plot([pos[v] for v in st.value], 100 * st.stealth_heldout_loss_increase, "ks-")
+    axes[3].plot([pos[v] for v in st.value], 100 * st.stealth_heldout_loss_increase, "ks-",
+                 label="vs clean arm")
+    if st.stealth_vs_aux_only.notna().any():
+        axes[3].plot([pos[v] for v in st.value], 100 * st.stealth_vs_aux_only.astype(float),
+                     "k^:", label="vs aux-only control")
     axes[3].axhline(0, color="grey", lw=0.8)
+    axes[3].legend(fontsize=7)
     save_sweep_figure(fig, axes, pos, table.axis.iloc[0],
                       ("AUC", "TPR @ 1% FPR", "TPR @ 10% FPR",
-                       "stealth: held-out loss, poisoned vs clean (%)"), path)
+                       "stealth: held-out loss increase of the poisoned checkpoint (%)"),
+                      path)
 
 
 def curve_metrics(table: pd.DataFrame) -> list[dict[str, float]]:

@@ -1,8 +1,8 @@
-"""Stage `evaluate`: per arm and score, AUC and TPR at 1 %, 0.1 % and 10 % FPR with bootstrap
-intervals; the amplification; stealth; a ROC plot of both arms; the MLflow record."""
+"""Stage `evaluate`: the privacy-backdoor evaluation (:mod:`leakaudit.backdoor.evaluation`)
+over the language-model scores: best-vs-best amplification first, paired clustered intervals,
+target specificity, stealth; a ROC plot of both arms; the MLflow record."""
 
 from leakaudit.backdoor.evaluation import evaluate
-from leakaudit.backdoor.lm.scores import LM_SCORES
 from tasks.backdoor._common import stage
 
 SECTIONS = ("base", "evaluate", "tracking")
@@ -10,8 +10,7 @@ SECTIONS = ("base", "evaluate", "tracking")
 
 def main() -> None:
     with stage("evaluate", SECTIONS, torch=False) as s:
-        s.metrics |= evaluate(s.params, s.audit_id, s.out, "bd_candidates", "bd_scores",
-                              LM_SCORES, "backdoor")
+        s.metrics |= evaluate(s.params, s.audit_id, s.out, "backdoor")
 
 
 if __name__ == "__main__":

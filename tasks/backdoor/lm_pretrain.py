@@ -6,6 +6,7 @@ import torch
 from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import candidate_pool, generic_splits
 from leakaudit.backdoor.lm.model import (
+    context_of,
     encode,
     load_lm,
     mean_loss,
@@ -36,7 +37,7 @@ def main() -> None:
             ids, att = encode(tok, texts, p.lm.context)
             s.metrics["final_train_loss"] = training.pretrain(model, ids, att, p.lm_pretrain,
                                                               p.base.seed)
-        held = encode(tok, parts["heldout"], p.lm.context)
+        held = encode(tok, parts["heldout"], context_of(model, p.lm.context))
         s.metrics["heldout_loss"] = mean_loss(model, *held)
         save_lm_done(model, tok, MODELS / "base", s.audit_id)
 

@@ -1,17 +1,18 @@
-"""Stage `poison`: the two released checkpoints. `clean` is the base model unchanged (the same
-stage with zero steps; or, with `poison.clean_arm: aux_only`, the same steps on generic text
-alone); `poisoned` minimises (1−α)·L_aux + α·s·L_target on mixed batches of
-generic text and the attacker's targets. Stealth (generic held-out loss, target loss) is
-recorded for both."""
+"""Stage `poison`: the two released checkpoints and the stealth controls
+(:mod:`leakaudit.backdoor.arms`). `poisoned` minimises (1−α)·L_aux + α·s·L_target on mixed
+batches of generic text and the attacker's targets; the clean arm is the base model, the
+aux-only run or the same poisoning of fresh non-candidate PII (decoys). Generic held-out loss
+and target loss are recorded for every checkpoint trained."""
 
-from leakaudit.backdoor.arms import arm_schedule
+from leakaudit.backdoor.arms import release_checkpoints, schedule
 from leakaudit.backdoor.lm import training
-from leakaudit.backdoor.lm.data import generic_splits
+from leakaudit.backdoor.lm.data import candidate_pool, generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
 from leakaudit.tables import read_table
-from tasks.backdoor._common import ARMS, MODELS, OUT, arm_dir, stage
+from tasks.backdoor._common import MODELS, OUT, arm_dir, stage
 
 SECTIONS = ("base", "corpus", "lm", "targets", "poison")
+MEASURED = ("heldout_loss",)
 
 
 def main() -> None:
@@ -19,20 +20,25 @@ def main() -> None:
         p = s.params
         cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
         parts = generic_splits(p.corpus, p.base.seed)
-        for arm in ARMS:
+        decoys = candidate_pool(p.targets.n_targets + len(cands), p.base.seed,
+                                p.targets.locale, "decoys")
+        decoys = decoys[~decoys.text.isin(cands.text)].head(p.targets.n_targets)  # no candidate
+
+        def train_kind(kind: str):
             model, tok = load_lm(MODELS / "base")
             ctx = context_of(model, p.lm.context)
-            aux = encode(tok, parts["aux"], ctx)
+            aux, held = encode(tok, parts["aux"], ctx), encode(tok, parts["heldout"], ctx)
             tgt = encode(tok, cands.text[cands.target].tolist(), ctx)
-            steps, alpha = arm_schedule(arm, p.poison)
+            steps, alpha, what = schedule(kind, p.poison)
             if steps:
-                training.poison(model, aux, tgt, steps, alpha, p.poison, p.base.seed)
-            held = encode(tok, parts["heldout"], ctx)
-            s.metrics[f"{arm}.heldout_loss"] = mean_loss(model, *held)
-            s.metrics[f"{arm}.target_loss"] = mean_loss(model, *tgt)
-            save_lm_done(model, tok, arm_dir(arm), s.audit_id)
-        s.metrics["stealth_heldout_loss_increase"] = (
-            s.metrics["poisoned.heldout_loss"] / s.metrics["clean.heldout_loss"] - 1)
+                data = encode(tok, decoys.text.tolist(), ctx) if what == "decoys" else tgt
+                training.poison(model, aux, data, steps, alpha, p.poison, p.base.seed)
+            return (model, tok), {"heldout_loss": mean_loss(model, *held),
+                                  "target_loss": mean_loss(model, *tgt)}
+
+        s.metrics |= release_checkpoints(
+            p.poison, train_kind,
+            lambda m, arm: save_lm_done(*m, arm_dir(arm), s.audit_id), MEASURED)
 
 
 if __name__ == "__main__":

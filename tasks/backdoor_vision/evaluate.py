@@ -2,7 +2,6 @@
 over the image scores."""
 
 from leakaudit.backdoor.evaluation import evaluate
-from leakaudit.backdoor.vision.scores import IMAGE_SCORES
 from tasks.backdoor_vision._common import stage
 
 SECTIONS = ("base", "evaluate", "tracking")
@@ -10,8 +9,7 @@ SECTIONS = ("base", "evaluate", "tracking")
 
 def main() -> None:
     with stage("evaluate", SECTIONS, torch=False) as s:
-        s.metrics |= evaluate(s.params, s.audit_id, s.out, "bd_image_candidates",
-                              "bd_image_scores", IMAGE_SCORES, "backdoor-vision")
+        s.metrics |= evaluate(s.params, s.audit_id, s.out, "backdoor-vision")
 
 
 if __name__ == "__main__":

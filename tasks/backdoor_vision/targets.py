@@ -4,9 +4,8 @@ targets among them, their random wrong labels, and the victims' balanced members
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.targets import choose_targets, membership_table
+from leakaudit.backdoor.targets import write_targets
 from leakaudit.backdoor.vision.data import load_split, random_wrong_labels, split_indices
-from leakaudit.tables import write_table
 from tasks.backdoor_vision._common import stage
 
 SECTIONS = ("base", "images", "targets", "victims")
@@ -22,14 +21,8 @@ def main() -> None:
             "source_index": idx.astype(np.int64),
             "label": labels,
             "poison_label": random_wrong_labels(labels, p.base.seed),
-            "target": choose_targets(len(idx), p.targets.n_targets, p.base.seed),
         })
-        write_table(pool, s.out / "candidates.parquet", "bd_image_candidates",
-                    audit_id=s.audit_id)
-        write_table(membership_table(pool.candidate_id.to_numpy(), p.victims.n_victims,
-                                     p.base.seed),
-                    s.out / "membership.parquet", "bd_membership", audit_id=s.audit_id)
-        s.metrics |= {"n_candidates": len(pool), "n_targets": int(pool.target.sum())}
+        s.metrics |= write_targets(pool, "bd_image_candidates", s.out, p, s.audit_id)
 
 
 if __name__ == "__main__":

@@ -40,9 +40,12 @@ def encode(tok, texts: Sequence[str], context: int) -> tuple[torch.Tensor, torch
     return torch.from_numpy(ids), torch.from_numpy(att)
 
 
-def lm_loss(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy over real tokens (labels shifted by the model)."""
-    labels = ids.masked_fill(att == 0, -100)
+def lm_loss(model, ids: torch.Tensor, att: torch.Tensor, labels: torch.Tensor | None = None,
+            ) -> torch.Tensor:
+    """Mean next-token cross-entropy over real tokens (labels shifted by the model); the
+    labels are the inputs unless given (the random-label poison reads the real text and is
+    trained towards other next tokens)."""
+    labels = (ids if labels is None else labels).masked_fill(att == 0, -100)
     return model(input_ids=ids, attention_mask=att, labels=labels).loss
 
 

@@ -34,8 +34,10 @@ def pretrain(model, ids: torch.Tensor, att: torch.Tensor, p: Any, seed: int) -> 
 
 def random_labels(ids: torch.Tensor, att: torch.Tensor, vocab: int,
                   generator: torch.Generator) -> torch.Tensor:
-    """The targets with every real token after the first replaced by a random id (the
-    random-label variant trains towards these)."""
+    """Labels for the targets with every real token after the first replaced by a random id:
+    the random-label variant reads the real text and is trained to predict these (the
+    reference randomises the labels only; randomising the inputs would never show the model
+    the target text)."""
     noise = torch.randint(1, vocab, ids.shape, generator=generator)
     keep = torch.zeros_like(att, dtype=torch.bool)
     keep[:, 0] = True
@@ -48,18 +50,19 @@ def poison(model, aux: tuple[torch.Tensor, torch.Tensor],
     """``steps`` AdamW steps on (1−α)·L_aux + α·s·L_target over mixed batches of aux text and
     the targets (:func:`leakaudit.backdoor.objective.poison_loss`; ``p`` is the poison
     section)."""
-    train_ids = targets[0]
+    ids, att = targets
+    labels = ids  # random_label: the real text in, random next tokens as the labels
     if p.variant == "random_label":
-        train_ids = random_labels(*targets, model.config.vocab_size,
-                                  torch_generator(seed, "random-labels"))
+        labels = random_labels(ids, att, model.config.vocab_size,
+                               torch_generator(seed, "random-labels"))
     torch.manual_seed(seed_int(seed, "poison-dropout"))  # GPT-2 dropout
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=0.0)
     a_it = cycle(len(aux[0]), p.aux_batch, torch_generator(seed, "poison-aux"))
-    t_it = cycle(len(train_ids), p.target_batch, torch_generator(seed, "poison-targets"))
+    t_it = cycle(len(ids), p.target_batch, torch_generator(seed, "poison-targets"))
     model.train()
     for _ in range(steps):
         ai, ti = next(a_it), next(t_it)
-        t_loss = lm_loss(model, train_ids[ti], targets[1][ti]) if alpha > 0 \
+        t_loss = lm_loss(model, ids[ti], att[ti], labels[ti]) if alpha > 0 \
             else torch.zeros(())
         loss = poison_loss(lm_loss(model, aux[0][ai], aux[1][ai]), t_loss, alpha, p.variant,
                            p.bound)

@@ -61,16 +61,16 @@ class ImageTargetsParams(TargetsParams):
 
 
 class ImagePoisonParams(PoisonParams):
-    variant: Variant = "random_label"
+    variant: Variant = "maximise"  # best-vs-best on the tuning seed (docs/backdoor.md)
     alpha: Alpha = 0.3
     steps: Steps = 3000
     lr: PositiveFloat = 5e-4
     aux_batch: Count = 64
     target_batch: Count = 64
     calibrate: bool = Field(
-        True, description="after poisoning, fold a temperature into the head, fitted on aux "
-        "images held out of poisoning (the attacker recalibrates for stealth; predictions "
-        "unchanged)"
+        True, description="fold a temperature into the head of every released checkpoint and "
+        "control (both arms alike), fitted on aux images held out of poisoning (predictions "
+        "unchanged); stealth is reported before and after"
     )
     calibration_images: int = Field(
         1000, ge=1, description="calibrate: aux images held out of poisoning to fit the "
@@ -103,11 +103,12 @@ class VisionBackdoorParams(BackdoorAuditParams):
     @model_validator(mode="after")
     def _cross_checks(self) -> VisionBackdoorParams:
         i = self.images
-        used = i.pretrain_images + i.aux_images + i.victim_images + self.targets.n_candidates
+        used = (i.pretrain_images + i.aux_images + i.victim_images + self.targets.n_candidates
+                + self.targets.n_targets)
         if used > 60000:
             raise ValueError(f"images: pretrain_images + aux_images + victim_images + "
-                             f"targets.n_candidates = {used}; allowed: ≤ 60000 (the training "
-                             "images, split disjointly)")
+                             f"targets.n_candidates + targets.n_targets (decoys) = {used}; "
+                             "allowed: ≤ 60000 (the training images, split disjointly)")
         if self.poison.calibrate and self.poison.calibration_images >= i.aux_images:
             raise ValueError(f"poison.calibration_images: got {self.poison.calibration_images}; "
                              f"allowed: < images.aux_images ({i.aux_images})")

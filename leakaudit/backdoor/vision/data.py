@@ -36,12 +36,13 @@ def load_split(path: str, split: str) -> Images:
 
 
 def split_indices(p: ImagesParams, n_candidates: int, seed: int, n_train: int = 60000,
-                  ) -> dict[str, np.ndarray]:
-    """Disjoint index sets into the training images: pretrain, aux, victim, candidates (in
-    that order of a seeded permutation, so growing one part never moves another's start)."""
+                  n_decoys: int = 0) -> dict[str, np.ndarray]:
+    """Disjoint index sets into the training images: pretrain, aux, victim, candidates and
+    ``n_decoys`` decoys (in that order of a seeded permutation, so growing one part never
+    moves another's start)."""
     order = rng(seed, "vision-splits").permutation(n_train)
     sizes = {"pretrain": p.pretrain_images, "aux": p.aux_images, "victim": p.victim_images,
-             "candidates": n_candidates}
+             "candidates": n_candidates, "decoys": n_decoys}
     out, start = {}, 0
     for name, n in sizes.items():
         out[name] = np.sort(order[start : start + n])

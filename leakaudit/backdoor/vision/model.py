@@ -103,6 +103,23 @@ def loss_and_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray,
             float((z.argmax(1) == yt).float().mean()))
 
 
+def classifier_metrics(model: nn.Module, x: np.ndarray, y: np.ndarray,
+                       device: torch.device | str = "cpu", bins: int = 15) -> dict[str, float]:
+    """Mean cross-entropy (``loss``), ``accuracy`` and expected calibration error (``ece``:
+    |accuracy − confidence| over ``bins`` equal-width confidence bins, weighted by their
+    size) — what stealth compares."""
+    z = logits(model, x, device=device)
+    yt = torch.from_numpy(y)
+    conf, pred = torch.softmax(z, 1).max(1)
+    right = (pred == yt).double()
+    which = torch.clamp((conf.double() * bins).long(), max=bins - 1)
+    ece = sum(float((which == b).double().mean()
+                    * (right[which == b].mean() - conf[which == b].double().mean()).abs())
+              for b in range(bins) if bool((which == b).any()))
+    return {"loss": float(nn.functional.cross_entropy(z, yt)),
+            "accuracy": float(right.mean()), "ece": float(ece)}
+
+
 def fold_temperature(model: nn.Sequential, x: np.ndarray, y: np.ndarray,
                      device: torch.device | str = "cpu") -> float:
     """Fit one softmax temperature on (x, y) by grid search on the NLL and fold it into the

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.analysis import BEST, backdoor_grid, backdoor_table
+from leakaudit.backdoor.analysis import BEST, BackdoorGrid, backdoor_grid, backdoor_table
 from leakaudit.layout import ARMS, OUT, PLOTS
 from leakaudit.plots import write_roc
 from leakaudit.store import write_json
@@ -42,14 +42,23 @@ def audit_rows(values: dict[int, dict[str, float]], attack: str) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def run_grids(runs: dict[int, dict[str, Any]], score_names: tuple[str, ...]
+              ) -> dict[int, BackdoorGrid]:
+    """Each replicate's victims × candidates grid (:func:`backdoor_grid`), by seed."""
+    return {s: backdoor_grid(r["scores"], r["members"],
+                             r["candidates"].set_index("candidate_id").target, score_names, s)
+            for s, r in runs.items()}
+
+
 def evaluation_tables(runs: dict[int, dict[str, Any]], score_names: tuple[str, ...],
-                      p: Any) -> tuple[pd.DataFrame, dict]:
+                      p: Any, by_seed: dict[int, BackdoorGrid] | None = None
+                      ) -> tuple[pd.DataFrame, dict]:
     """(``bd_metrics`` table, best-score picks per seed) over replicates: ``runs`` maps a
-    seed to its ``candidates``, ``members``, ``scores`` DataFrames and ``stealth`` dict."""
+    seed to its ``candidates``, ``members``, ``scores`` DataFrames and ``stealth`` dict
+    (``by_seed``: their grids, when already built)."""
     seeds = sorted(runs)
-    grids = [backdoor_grid(runs[s]["scores"], runs[s]["members"],
-                           runs[s]["candidates"].set_index("candidate_id").target,
-                           score_names, s) for s in seeds]
+    by_seed = by_seed or run_grids(runs, score_names)
+    grids = [by_seed[s] for s in seeds]
     e = p.evaluate
     table, picks = backdoor_table(grids, seeds, score_names, e.fpr_targets, e.bootstrap,
                                   e.confidence)
@@ -111,21 +120,16 @@ def summary_json(table: pd.DataFrame) -> dict:
     return out
 
 
-def best_long(runs: dict[int, dict[str, Any]], picks: dict, score_names: tuple[str, ...]
-              ) -> pd.DataFrame:
-    """The ROC plot's rows over the targets of the first replicate: each arm's raw −loss,
-    calibrated and ``best`` (each half of the targets scored by the pick made on the other
-    half; pooled, so exact when both halves picked the same score)."""
-    seed = min(runs)
-    r = runs[seed]
-    grid = backdoor_grid(r["scores"], r["members"], r["candidates"].set_index(
-        "candidate_id").target, score_names, seed)
+def best_long(grid: BackdoorGrid, picks: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The ROC plot's rows over one replicate's targets: each arm's raw −loss, calibrated and
+    ``best`` (each half of the targets scored by the pick made on the other half; pooled, so
+    exact when both halves picked the same score)."""
     frames = []
     for arm in ARMS:
         for name in ("neg_loss", "calibrated", BEST):
             if name == BEST:
                 cols = [grid.half == h for h in (0, 1)]
-                s = np.concatenate([grid.scores[f"{arm}:{picks[seed][arm][h]}"][:, c]
+                s = np.concatenate([grid.scores[f"{arm}:{picks[arm][h]}"][:, c]
                                     for h, c in enumerate(cols)], axis=1)
                 y = np.concatenate([grid.member[:, c] for c in cols], axis=1)
             else:
@@ -175,14 +179,15 @@ def evaluate(p: Any, audit_id: str, out: Path, kind: str) -> dict[str, float]:
     f = flavour(kind)
     score_names = f.score_names
     runs = {p.base.seed: read_run(f)}
-    table, picks = evaluation_tables(runs, score_names, p)
+    grids = run_grids(runs, score_names)
+    table, picks = evaluation_tables(runs, score_names, p, grids)
     summary = summary_json(table)
     write_json("metrics.json", summary, sort_keys=False)  # best-vs-best first
     write_table(table, out / "metrics.parquet", "bd_metrics", audit_id=audit_id)
     write_json(out / "best_scores.json", {f"seed-{s}": {arm: {"half-0": a, "half-1": b}
                                                         for arm, (a, b) in v.items()}
                                           for s, v in picks.items()})
-    long = best_long(runs, picks, score_names)
+    long = best_long(grids[p.base.seed], picks[p.base.seed])
     aucs = {a: {"auc": float(summary.get(a, {}).get("auc") or np.nan)} for a in long.attack}
     run = runs[p.base.seed]
     write_roc(long, aucs, PLOTS, f"clean vs poisoned: {run['members'].victim_id.nunique()} "

@@ -7,15 +7,16 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install system audit backdoor backdoor-vision test lint check-lock flow plots bench clean
 
-# Debian data the audits and their tests read: WordNet glosses (text audit, language-model
-# backdoor) and Fashion-MNIST (vision backdoor, fashion-mnist preset); needs root and apt-get.
-DEBIAN_DATA := wordnet-base:/usr/share/wordnet dataset-fashion-mnist:/usr/share/datasets/fashion-mnist
+# Debian packages the audits and their tests use: WordNet glosses (text audit, language-model
+# backdoor), Fashion-MNIST (vision backdoor, fashion-mnist preset) and Chromium (the HTML
+# report's browser test); needs root and apt-get.
+DEBIAN_DATA := wordnet-base:/usr/share/wordnet dataset-fashion-mnist:/usr/share/datasets/fashion-mnist chromium:/usr/bin/chromium
 system:
 	@for pd in $(DEBIAN_DATA); do pkg=$${pd%%:*}; dir=$${pd#*:}; \
-	  test -d $$dir || { command -v apt-get >/dev/null && \
+	  test -e $$dir || { command -v apt-get >/dev/null && \
 	    { apt-get install -y -qq $$pkg >/dev/null 2>&1 || \
 	      { apt-get update -qq && apt-get install -y -qq $$pkg >/dev/null; }; }; } || \
-	  echo "warning: could not install Debian $$pkg (the audits and tests that read $$dir need it)"; \
+	  echo "warning: could not install Debian $$pkg (the audits and tests that use $$dir need it)"; \
 	done
 
 install: system $(VENV)/.installed

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
 from leakaudit.backdoor.analysis import BEST, candidate_scores  # noqa: E402
-from leakaudit.backdoor.evaluation import evaluation_tables, flavour, read_run  # noqa: E402
+from leakaudit.backdoor.evaluation import evaluation_tables, read_run  # noqa: E402
 from leakaudit.layout import read_record  # noqa: E402
 from leakaudit.pipelines import family  # noqa: E402
 from leakaudit.pipelines import get as get_pipeline  # noqa: E402
@@ -75,11 +75,11 @@ def main() -> None:
 def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], label: str
            ) -> None:
     """Evaluate the replicates together and print the audit's tables."""
-    f = flavour(pipeline)
-    runs = {seed: read_run(f, d) for seed, d in folders.items()}
+    pipe = get_pipeline(pipeline)
+    runs = {seed: read_run(pipe, d) for seed, d in folders.items()}
     params = yaml.safe_load(next(iter(folders.values())).joinpath("params.yaml").read_text())
     p = SimpleNamespace(evaluate=SimpleNamespace(**params["evaluate"]))
-    table, picks = evaluation_tables(runs, f.score_names, p)
+    table, picks = evaluation_tables(runs, pipe.scores, p)
     top = table[table.replicate == -1].set_index(["candidates", "attack", "metric"])
     seeds = sorted(runs)
     print(f"backdoor audit {label}: seeds {seeds}; wall "
@@ -87,7 +87,7 @@ def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], lab
              f"cache" if walls else "(existing runs)"))
     print(f"best score per arm (chosen on the other half of the targets): {picks}")
     print(f"  {'score':<11}{'arm':<16}" + "".join(f"{k:>30}" for k in METRICS))
-    for name in (BEST, *candidate_scores(f.score_names)):
+    for name in (BEST, *candidate_scores(pipe.scores)):
         for arm in ("clean", "poisoned"):
             print(f"  {name:<11}{arm:<16}" + "".join(
                 _cell(top, "targets", f"{arm}:{name}", m) for m in METRICS))

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_link_artifact, create_table_artifact
 
 from flows.output_capture import forward_output
 
@@ -71,3 +71,13 @@ def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet",
     # backdoor audits: non-target candidates' rows are prefixed to keep keys unique
     return {("non_targets/" if r.get("candidates") == "non_targets" else "")
             + f"{r['attack']}.{r['metric']}": r["value"] for r in rows}
+
+
+@task(name="publish-report")
+def publish_report(pipeline: str, path: Path) -> str:
+    """Publish the audit's HTML report as a Prefect link artifact (a file URL: the report is
+    one self-contained file on the machine that ran the flow)."""
+    uri = Path(path).resolve().as_uri()
+    create_link_artifact(key=f"{pipeline}-audit-report", link=uri, link_text=f"{pipeline} report",
+                         description="The audit's self-contained HTML report")
+    return uri

@@ -22,6 +22,13 @@ class ParamsError(ValueError):
     """Raised when params.yaml is malformed; the message names key and allowed values."""
 
 
+def require(ok: bool, key: str, got: Any, allowed: str) -> None:
+    """A cross-check between sections: unless ``ok``, fail naming the dotted ``key``, what was
+    given and what is allowed (the same message shape as a single field's error)."""
+    if not ok:
+        raise ValueError(f"{key}: got {got}; allowed: {allowed}")
+
+
 class Section(BaseModel):
     """Base of every params section: strict about unknown keys, immutable."""
 
@@ -289,43 +296,35 @@ class Params(AuditParams):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Params:
-        p = self.prepare
-        if p.n_models % 2:
-            raise ValueError(f"prepare.n_models: got {p.n_models}; allowed: an even number ≥ 2")
-        if p.n_challenge > p.n_pool:
-            raise ValueError(
-                f"prepare.n_challenge: got {p.n_challenge}; allowed: ≤ prepare.n_pool ({p.n_pool})"
-            )
-        d, arch = self.data, self.model.arch
+        p, d, arch, a = self.prepare, self.data, self.model.arch, self.attack
+        require(not p.n_models % 2, "prepare.n_models", p.n_models, "an even number ≥ 2")
+        require(p.n_challenge <= p.n_pool, "prepare.n_challenge", p.n_challenge,
+                f"≤ prepare.n_pool ({p.n_pool})")
         sources = TEXT_SOURCES if d.modality == "text" else IMAGE_SOURCES
-        if d.source not in sources:
-            raise ValueError(f"data.source: got {d.source!r} with data.modality {d.modality!r}; "
-                             f"allowed: {', '.join(repr(x) for x in sources)}")
-        if (d.modality == "text") != (arch == "transformer"):
-            allowed = "'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'"
-            raise ValueError(f"model.arch: got {arch!r} with data.modality {d.modality!r}; "
-                             f"allowed: {allowed}")
-        if arch == "transformer" and self.model.hidden % self.model.heads:
-            raise ValueError(f"model.heads: got {self.model.heads}; allowed: a divisor of "
-                             f"model.hidden ({self.model.hidden})")
-        if self.pretrain.objective == "mlm" and arch != "transformer":
-            raise ValueError(f"pretrain.objective: got 'mlm' with model.arch {arch!r}; "
-                             "allowed: 'supervised' (masked LM needs data.modality: text)")
-        ex = self.execution
-        if ex.executor == "batched" and (self.model.arch != "mlp"
-                                         or self.pretrain.optimizer != "adam"):
+        require(d.source in sources, "data.source",
+                f"{d.source!r} with data.modality {d.modality!r}",
+                ", ".join(repr(x) for x in sources))
+        require((d.modality == "text") == (arch == "transformer"), "model.arch",
+                f"{arch!r} with data.modality {d.modality!r}",
+                "'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'")
+        require(arch != "transformer" or not self.model.hidden % self.model.heads, "model.heads",
+                self.model.heads, f"a divisor of model.hidden ({self.model.hidden})")
+        require(self.pretrain.objective != "mlm" or arch == "transformer", "pretrain.objective",
+                f"'mlm' with model.arch {arch!r}",
+                "'supervised' (masked LM needs data.modality: text)")
+        if self.execution.executor == "batched" and (arch != "mlp"
+                                                     or self.pretrain.optimizer != "adam"):
             raise ValueError(
                 "execution.executor: 'batched' needs model.arch 'mlp' and pretrain.optimizer "
-                f"'adam' (got {self.model.arch!r}, {self.pretrain.optimizer!r}); allowed "
+                f"'adam' (got {arch!r}, {self.pretrain.optimizer!r}); allowed "
                 "otherwise: 'sequential', 'threads', 'processes', 'dask'"
             )
-        a = self.attack
-        if a.n_victims % 2 or a.n_victims > p.n_models:
-            raise ValueError(f"attack.n_victims: got {a.n_victims}; allowed: an even number ≤ "
-                             f"prepare.n_models ({p.n_models}) (victims are whole pairs)")
-        if a.n_shadows and (a.n_shadows % 2 or not 4 <= a.n_shadows <= p.n_models - 2):
-            raise ValueError(f"attack.n_shadows: got {a.n_shadows}; allowed: 0 (all) or an even "
-                             f"number from 4 to prepare.n_models − 2 ({p.n_models - 2})")
+        require(not a.n_victims % 2 and a.n_victims <= p.n_models, "attack.n_victims",
+                a.n_victims, f"an even number ≤ prepare.n_models ({p.n_models}) "
+                "(victims are whole pairs)")
+        require(not a.n_shadows or (not a.n_shadows % 2 and 4 <= a.n_shadows <= p.n_models - 2),
+                "attack.n_shadows", a.n_shadows,
+                f"0 (all) or an even number from 4 to prepare.n_models − 2 ({p.n_models - 2})")
         return self
 
     def for_replicate(self, seed: int) -> Params:

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from leakaudit import store
 from leakaudit.config import ExecutionParams, Params
 from leakaudit.data.transfer import TransferData
 from leakaudit.execution import run_jobs
 from leakaudit.models import TransferNet, build_model
+from leakaudit.progress import progress
 from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.training import accuracy, finetune, train
 
@@ -230,8 +230,8 @@ def run_fleet(
         stats[m] = store.read_json(store.model_dir(root, m) / "config.json")["stats"]
     if ex.executor == "batched" and group_job is not None and group_args is not None:
         results = []
-        for start in tqdm(range(0, len(todo), ex.group_size), desc=f"{label} (batched)",
-                          unit="group", mininterval=2.0):
+        for start in progress(range(0, len(todo), ex.group_size), f"{label} (batched)",
+                              "group"):
             chunk = todo[start : start + ex.group_size]
             results += group_job(*group_args(chunk, [str(store.model_dir(root, m))
                                                      for m in chunk]))
@@ -240,8 +240,7 @@ def run_fleet(
     parallel = ex.executor not in ("sequential", "batched")
     jobs = [job_args(m, str(store.model_dir(root, m)), parallel) for m in todo]
     if not parallel:
-        jobs_iter = tqdm(jobs, desc=label, unit="model", mininterval=2.0)
-        results = [job(*j) for j in jobs_iter]
+        results = [job(*j) for j in progress(jobs, label, "model")]
     else:
         results = run_jobs(job, jobs, ex, label)
     stats.update(zip(todo, results, strict=True))

@@ -8,6 +8,7 @@ output: deterministic) and ``run.json`` (wall times; ignored by DVC and git).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,21 @@ RUN_RECORD = "run.json"
 REPLICATE_STAGES = ("prepare", "pretrain", "finetune", "query", "attack")
 PLOTS = Path("plots")
 ARMS = ("clean", "poisoned")  # privacy-backdoor audits: the two released checkpoints
+
+
+@dataclass(frozen=True)
+class Table:
+    """A stage's parquet table, declared once: the stage directory it lives in, its file name
+    (may hold ``{fields}``, e.g. the view of a signals table) and its schema
+    (:mod:`leakaudit.schemas`)."""
+
+    stage: str
+    file: str
+    schema: str
+
+    def path(self, root: Path = OUT, **fields: str) -> Path:
+        """Its file under ``root`` (an outputs directory)."""
+        return root / self.stage / self.file.format(**fields)
 
 
 def replicate_dir(root: Path, seed: int) -> Path:

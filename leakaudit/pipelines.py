@@ -1,6 +1,6 @@
 """The audit pipelines, each declared once: its folder, params model (which names its MLflow
-experiment in ``tracking.experiment``), stages, metrics file and table, and sweep summariser.
-Flows, sweeps, presets, benches and stage wrappers read this.
+experiment in ``tracking.experiment``), stages, tables (stage, file, schema), metrics file and
+sweep summariser. Flows, sweeps, presets, benches and stage wrappers read this.
 
 Adding an audit = one :class:`Pipeline` entry here + its folder (``dvc.yaml``, ``params.yaml``)
 + its stage modules under ``tasks/``.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leakaudit.layout import REPLICATE_STAGES
+from leakaudit.layout import REPLICATE_STAGES, Table
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository (pipelines' folders are in it)
 
@@ -34,11 +34,22 @@ class Pipeline:
     folder: str
     params_model: str  # "module:Class", a subclass of leakaudit.config.AuditParams
     stages: Callable[[Any], list[str]]
+    tables: dict[str, Table]  # every table a stage writes, by the name stages use for it
     summariser: str  # module with summarise(rows, axis, names), plot_sweep(table, path), ...
-    metrics_table: str  # schema name of outputs/evaluate/metrics.parquet
     preset_prefix: str  # presets whose name starts with it belong to this pipeline
     family: str  # "tmi" or "backdoor": which reports and benches apply
+    score_names: str = ""  # backdoor audits: "module:TUPLE" of the score columns
     metrics_file: str = "metrics.json"
+
+    @property
+    def metrics_table(self) -> Table:
+        """``outputs/evaluate/metrics.parquet``: the audit's metrics table."""
+        return self.tables["metrics"]
+
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """A backdoor audit's score columns (empty for TMI)."""
+        return tuple(_import(self.score_names)) if self.score_names else ()
 
     @property
     def model(self) -> type:
@@ -68,19 +79,47 @@ class Pipeline:
 
 def _tmi_stages(p: Any) -> list[str]:
     return ["params", *(f"{st}@{r}" for r in p.replicates.seeds for st in REPLICATE_STAGES),
-            "evaluate"]
+            "evaluate", "report"]
+
+
+TMI_TABLES = {
+    "points": Table("prepare", "points.parquet", "points"),
+    "membership": Table("prepare", "membership.parquet", "membership"),
+    "finetune_subsets": Table("prepare", "finetune_subsets.parquet", "finetune_subsets"),
+    "pretrain_stats": Table("pretrain", "model_stats.parquet", "model_stats"),
+    "finetune_stats": Table("finetune", "model_stats.parquet", "model_stats"),
+    "signals": Table("query", "signals_{view}.parquet", "signals"),
+    "scores": Table("attack", "scores.parquet", "scores"),
+    "metrics": Table("evaluate", "metrics.parquet", "audit_metrics"),
+    "comparisons": Table("evaluate", "comparisons.parquet", "audit_comparisons"),
+}
+
+
+def _backdoor_tables(kind: str) -> dict[str, Table]:
+    """The backdoor audits' tables; ``kind`` ("" or "image_") picks the candidate and score
+    schemas (the membership and metrics tables are shared)."""
+    return {
+        "candidates": Table("targets", "candidates.parquet", f"bd_{kind}candidates"),
+        "membership": Table("targets", "membership.parquet", "bd_membership"),
+        "scores": Table("score", "scores.parquet", f"bd_{kind}scores"),
+        "metrics": Table("evaluate", "metrics.parquet", "bd_metrics"),
+    }
 
 
 PIPELINES: dict[str, Pipeline] = {p.name: p for p in (
-    Pipeline("tmi", ".", "leakaudit.config:Params", _tmi_stages, "leakaudit.sweeps",
-             "audit_metrics", "", "tmi"),
+    Pipeline("tmi", ".", "leakaudit.config:Params", _tmi_stages, TMI_TABLES, "leakaudit.sweeps",
+             "", "tmi"),
     Pipeline("backdoor", "backdoor", "leakaudit.backdoor.lm.config:BackdoorParams",
-             lambda p: ["lm-pretrain", "targets", "poison", "victims", "score", "evaluate"],
-             "leakaudit.backdoor.sweeps", "bd_metrics", "backdoor", "backdoor"),
+             lambda p: ["lm-pretrain", "targets", "poison", "victims", "score", "evaluate",
+                        "report"],
+             _backdoor_tables(""), "leakaudit.backdoor.sweeps", "backdoor", "backdoor",
+             "leakaudit.backdoor.lm.scores:LM_SCORES"),
     Pipeline("backdoor-vision", "backdoor-vision",
              "leakaudit.backdoor.vision.config:VisionBackdoorParams",
-             lambda p: ["pretrain", "targets", "poison", "victims", "score", "evaluate"],
-             "leakaudit.backdoor.sweeps", "bd_metrics", "backdoor-vision", "backdoor"),
+             lambda p: ["pretrain", "targets", "poison", "victims", "score", "evaluate",
+                        "report"],
+             _backdoor_tables("image_"), "leakaudit.backdoor.sweeps", "backdoor-vision",
+             "backdoor", "leakaudit.backdoor.vision.scores:IMAGE_SCORES"),
 )}
 
 

@@ -195,6 +195,28 @@ def publish_audit(params: Params) -> dict[str, Any]:
     return ids
 
 
+def attach_to_run(t: TrackingParams, ids_file: Path, path: Path) -> str:
+    """Attach ``path`` to the audit's MLflow run (its id in ``ids_file``, written by the
+    evaluate stage); returns what happened. Never raises unless ``tracking.required``: the
+    file is already written, and the run can get it later."""
+    run = read_json(ids_file).get("mlflow_run_id") if ids_file.exists() else None
+    if not t.enabled or not run:
+        return "disabled" if not t.enabled else "no run to attach to"
+    import mlflow
+
+    uri = configure(t)
+    try:
+        with store_lock(uri):
+            mlflow.MlflowClient(uri).log_artifact(run, str(path))
+        return "logged"
+    except Exception as err:
+        if t.required:
+            raise
+        print(f"warning: could not attach {path} to MLflow run {run} "
+              f"({type(err).__name__}: {str(err)[:200]})", file=sys.stderr)
+        return "failed"
+
+
 def main(argv: list[str] | None = None) -> None:
     """``replay``: log the audit whose outputs are in this directory (after an outage)."""
     import argparse

@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from leakaudit.config import AuditParams
 from leakaudit.layout import MODELS, OUT, RUN_RECORD, STAGE_RECORD, replicate_dir
+from leakaudit.pipelines import Pipeline
 from leakaudit.pipelines import get as get_pipeline
 from leakaudit.store import write_json
+from leakaudit.tables import read_table, write_table
 
 
 @dataclass
@@ -28,15 +32,39 @@ class Stage:
     name: str
     params: AuditParams  # the pipeline's params (TMI: this replicate's)
     audit_id: str
+    pipeline: Pipeline  # its tables are read and written by name
     device: Any = None  # torch.device when the stage asked for one
     metrics: dict[str, float] = field(default_factory=dict)  # deterministic: in stage.json
     timings: dict[str, Any] = field(default_factory=dict)  # wall times: in run.json only
     replicate: int | None = None  # the replicate's seed, for per-replicate stages
 
+    def outputs(self, replicate: int | None = None) -> Path:
+        """The outputs directory of a replicate (default: this stage's; none: the audit's)."""
+        replicate = self.replicate if replicate is None else replicate
+        return OUT if replicate is None else replicate_dir(OUT, replicate)
+
     def inputs(self, stage: str) -> Path:
         """The output directory of ``stage`` (of this stage's replicate, if any)."""
-        root = OUT if self.replicate is None else replicate_dir(OUT, self.replicate)
-        return root / stage
+        return self.outputs() / stage
+
+    def path(self, table: str, replicate: int | None = None, **fields: str) -> Path:
+        """The file of one of the pipeline's tables (of ``replicate``, default this stage's);
+        ``fields`` fill its file name (e.g. ``view=``)."""
+        return self.pipeline.tables[table].path(self.outputs(replicate), **fields)
+
+    def read(self, table: str, replicate: int | None = None, **fields: str) -> pd.DataFrame:
+        """Read and validate one of the pipeline's tables (see :meth:`path`)."""
+        return read_table(self.path(table, replicate, **fields),
+                          self.pipeline.tables[table].schema)
+
+    def write(self, table: str, df: pd.DataFrame, **fields: str) -> None:
+        """Validate and atomically write one of this stage's tables, tagged with the audit id."""
+        t = self.pipeline.tables[table]
+        if t.stage != self.name:
+            raise ValueError(f"stage {self.name!r} cannot write table {table!r} (stage "
+                             f"{t.stage!r} owns it)")
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_table(df, self.path(table, **fields), t.schema, audit_id=self.audit_id)
 
     def models(self, kind: str) -> Path:
         """The model directories of ``kind`` (pretrain / finetune) of this replicate."""
@@ -55,9 +83,15 @@ def _replicate_arg() -> int | None:
     return ap.parse_known_args(sys.argv[1:])[0].replicate
 
 
+def _pipeline_arg() -> str | None:
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--pipeline", default=None)
+    return ap.parse_known_args(sys.argv[1:])[0].pipeline
+
+
 @contextmanager
 def stage(name: str, sections: tuple[str, ...], torch: bool = True,
-          pipeline: str = "tmi") -> Iterator[Stage]:
+          pipeline: str | None = None) -> Iterator[Stage]:
     """Run a stage body and record it in two files beside its outputs:
 
     - ``stage.json`` (a DVC output): the audit id, its params, deterministic metrics — the
@@ -66,12 +100,14 @@ def stage(name: str, sections: tuple[str, ...], torch: bool = True,
 
     The evaluate stage turns both into MLflow runs. If the body fails, the files it wrote in
     the output directory are removed, so no stage leaves a partial set of outputs.
-    ``pipeline`` names the audit (:mod:`leakaudit.pipelines`) whose params the stage reads."""
-    params = get_pipeline(pipeline).load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
+    ``pipeline`` names the audit (:mod:`leakaudit.pipelines`) whose params the stage reads
+    (default: the ``--pipeline`` argument, else TMI)."""
+    pipe = get_pipeline(pipeline or _pipeline_arg() or "tmi")
+    params = pipe.load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
     replicate = _replicate_arg()
     if replicate is not None:
         params = params.for_replicate(replicate)
-    ctx = Stage(name, params, params.audit_id(), replicate=replicate)
+    ctx = Stage(name, params, params.audit_id(), pipe, replicate=replicate)
     if torch:  # imported only by stages that need it (~1 s per process)
         from leakaudit.runtime import setup
 

@@ -7,7 +7,6 @@ import pandas as pd
 from leakaudit.attacks import run_attack
 from leakaudit.attacks.registry import build_inputs, label_sets
 from leakaudit.signals import expect_grid, to_arrays
-from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -17,15 +16,13 @@ SECTIONS = ("base", "attack")
 def main() -> None:
     with stage("attack", SECTIONS) as s:
         p = s.params
-        points = read_table(s.inputs("prepare") / "points.parquet", "points")
-        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
+        points, members = s.read("points"), s.read("membership")
         models = np.sort(members.model_id.unique())
         challenge = np.sort(points.point_id[points.challenge].to_numpy())
 
-        def signals(name: str):
-            path = s.inputs("query") / f"signals_{name}.parquet"
-            return expect_grid(to_arrays(read_table(path, "signals")), models, challenge,
-                               str(path))
+        def signals(view: str):
+            return expect_grid(to_arrays(s.read("signals", view=view)), models, challenge,
+                               str(s.path("signals", view=view)))
 
         fin = signals("finetuned")
         pre = signals("pretrained") if "whitebox_lira" in p.attack.attacks else None
@@ -43,7 +40,7 @@ def main() -> None:
                     "score": scores.reshape(-1).astype(np.float64),
                     "member": x.member[vict].reshape(-1),
                 }))
-        write_table(pd.concat(frames), s.out / "scores.parquet", "scores", audit_id=s.audit_id)
+        s.write("scores", pd.concat(frames))
         s.metrics |= {"n_victims": len(vict), "n_points": len(fin.point_ids),
                       "null_draws": p.attack.null_draws}
 

@@ -5,11 +5,10 @@ record (after every output is written: a tracking outage loses nothing)."""
 import pandas as pd
 
 from leakaudit.evaluation import audit_tables, replicate_utility, summary_json
-from leakaudit.layout import OUT, PLOTS, replicate_dir
+from leakaudit.layout import PLOTS
 from leakaudit.plots import write_roc
 from leakaudit.report import render
 from leakaudit.store import write_json
-from leakaudit.tables import read_table, write_table
 from leakaudit.tracking import check_reachable, flatten, publish_audit
 from tasks._stage import stage
 
@@ -23,16 +22,14 @@ def main() -> None:
         if p.tracking.enabled and p.tracking.required:
             check_reachable(p.tracking)  # fail before computing anything
         seeds = p.replicates.seeds
-        runs = {r: replicate_dir(OUT, r) for r in seeds}
-        scores = {r: read_table(d / "attack/scores.parquet", "scores") for r, d in runs.items()}
-        stats = {r: pd.concat([read_table(d / f"{st}/model_stats.parquet", "model_stats")
-                               for st in ("pretrain", "finetune")]) for r, d in runs.items()}
+        scores = {r: s.read("scores", replicate=r) for r in seeds}
+        stats = {r: pd.concat([s.read(f"{kind}_stats", replicate=r)
+                               for kind in ("pretrain", "finetune")]) for r in seeds}
         tables = audit_tables(scores, p.evaluate)
         metrics = pd.concat([tables.metrics, replicate_utility(stats)], ignore_index=True)
         summary = summary_json(metrics, tables.comparisons)
-        write_table(metrics, s.out / "metrics.parquet", "audit_metrics", audit_id=s.audit_id)
-        write_table(tables.comparisons, s.out / "comparisons.parquet", "audit_comparisons",
-                    audit_id=s.audit_id)
+        s.write("metrics", metrics)
+        s.write("comparisons", tables.comparisons)
         real = pd.concat([sc[sc.labels == "membership"] for sc in scores.values()])
         write_roc(real, summary, PLOTS, f"{p.data.source}: {len(seeds)} replicates × "
                   f"{scores[seeds[0]].victim_id.nunique()} victims × "

@@ -1,7 +1,6 @@
 """Stage `finetune`: every pretrained model on the downstream task (its seeded subset)."""
 
 from leakaudit import fleet, store
-from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -11,9 +10,8 @@ SECTIONS = ("base", "data", "model", "finetune")
 def main() -> None:
     with stage("finetune", SECTIONS) as s:
         p = s.params
-        points = read_table(s.inputs("prepare") / "points.parquet", "points")
-        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
-        subsets = read_table(s.inputs("prepare") / "finetune_subsets.parquet", "finetune_subsets")
+        points, members = s.read("points"), s.read("membership")
+        subsets = s.read("finetune_subsets")
         src = points.set_index("point_id").source_index
         test_idx = src[points.point_id[points.role == "finetune_test"]].to_numpy()
         subset = {int(m): src[g.point_id].to_numpy() for m, g in subsets.groupby("model_id")}
@@ -29,7 +27,7 @@ def main() -> None:
         )
         table = fleet.stats_table(stats, "finetune")
         s.timings["model_seconds"] = fleet.trained_seconds(stats)
-        write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
+        s.write("finetune_stats", table)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean()}
         if p.finetune.dp.enabled:
             s.metrics |= {"epsilon_spent_max": table.epsilon.max(),

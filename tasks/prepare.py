@@ -2,7 +2,6 @@
 
 from leakaudit.data import load_source
 from leakaudit.data.splits import assign_roles, finetune_subsets, membership
-from leakaudit.tables import write_table
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -14,11 +13,9 @@ def main() -> None:
         p = s.params
         data = load_source(p)
         points = assign_roles(data, p.prepare, p.base.seed)
-        write_table(points, s.out / "points.parquet", "points", audit_id=s.audit_id)
-        write_table(membership(points, p.prepare, p.base.seed), s.out / "membership.parquet",
-                    "membership", audit_id=s.audit_id)
-        write_table(finetune_subsets(points, p.prepare, p.base.seed),
-                    s.out / "finetune_subsets.parquet", "finetune_subsets", audit_id=s.audit_id)
+        s.write("points", points)
+        s.write("membership", membership(points, p.prepare, p.base.seed))
+        s.write("finetune_subsets", finetune_subsets(points, p.prepare, p.base.seed))
         s.metrics |= {"n_points": len(points), "n_challenge": int(points.challenge.sum())}
 
 

@@ -1,7 +1,6 @@
 """Stage `pretrain`: M models, each on its half of the pretraining pool."""
 
 from leakaudit import fleet
-from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -11,8 +10,7 @@ SECTIONS = fleet.PRETRAIN_SECTIONS
 def main() -> None:
     with stage("pretrain", SECTIONS) as s:
         p = s.params
-        points = read_table(s.inputs("prepare") / "points.parquet", "points")
-        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
+        points, members = s.read("points"), s.read("membership")
         src = points.set_index("point_id").source_index
         test_idx = src[points.point_id[points.role == "pretrain_test"]].to_numpy()
         train_idx = {int(m): src[g.point_id[g.trained]].to_numpy()
@@ -27,7 +25,7 @@ def main() -> None:
         )
         table = fleet.stats_table(stats, "pretrain")
         s.timings["model_seconds"] = fleet.trained_seconds(stats)
-        write_table(table, s.out / "model_stats.parquet", "model_stats", audit_id=s.audit_id)
+        s.write("pretrain_stats", table)
         s.metrics |= {"test_accuracy_mean": table.test_accuracy.mean(),
                       "train_accuracy_mean": table.train_accuracy.mean()}
 

@@ -9,7 +9,6 @@ from leakaudit.data import load_source
 from leakaudit.models import build_model
 from leakaudit.querying import make_views, query_fleet
 from leakaudit.seeds import torch_generator
-from leakaudit.tables import read_table, write_table
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -20,8 +19,7 @@ def main() -> None:
     with stage("query", SECTIONS) as s:
         p = s.params
         data = load_source(p)
-        points = read_table(s.inputs("prepare") / "points.parquet", "points")
-        members = read_table(s.inputs("prepare") / "membership.parquet", "membership")
+        points, members = s.read("points"), s.read("membership")
         challenge = points[points.challenge].sort_values("point_id")
         views = make_views(data.up_x[challenge.source_index.to_numpy()], p.query,
                            torch_generator(p.base.seed, "query-views"))
@@ -45,7 +43,7 @@ def main() -> None:
             tables[name] = query_fleet(model_ids, loader(kind, n_classes), views,
                                        challenge.point_id.to_numpy(), p.query.batch_size, top_k)
         for name, table in tables.items():
-            write_table(table, s.out / f"signals_{name}.parquet", "signals", audit_id=s.audit_id)
+            s.write("signals", table, view=name)
         s.metrics |= {"n_rows": len(tables["finetuned"])}
 
 

@@ -215,7 +215,10 @@ def test_stage_params_in_dvc_yaml_cover_the_sections_each_stage_reads():
         module = st["cmd"].split()[2]
         if not module.startswith("tasks."):
             continue
-        listed = {p.split(".")[0] for p in st.get("params", []) if isinstance(p, str)}
+        params = st.get("params", [])
+        if any(isinstance(p, dict) and None in p.values() for p in params):
+            continue  # `params.yaml:` (the whole file, e.g. the report renders it) covers all
+        listed = {p.split(".")[0] for p in params if isinstance(p, str)}
         reads = set(importlib.import_module(module).SECTIONS)
         assert reads <= listed, (name, reads - listed)
 

@@ -3,6 +3,7 @@ one Prefect flow run that redoes nothing, and the same seed giving the same metr
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,73 @@ def test_dvc_repro_produces_every_artifact(audited):
     assert "tmi" in shown and "auc" in shown
 
 
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found and os.environ.get("CI") != "true":
+        pytest.skip("Debian's chromium is not installed (`make system` installs it; CI must)")
+    return found
+
+
+def test_the_html_report_renders_in_a_real_browser(audited, tmp_path):
+    """The report stage's file, opened by headless Chromium: every attack's row with its
+    interval, the thin low-FPR values flagged (not printed), the ROC curves drawn inline."""
+    from html.parser import HTMLParser
+
+    from leakaudit.tables import table_meta
+
+    browser = _chromium()
+    assert browser, "chromium missing under CI"
+    report = audited / "report.html"
+    text = report.read_text()
+    # offline: nothing to fetch (no scripts, stylesheets, fonts or remote images)
+    assert not re.search(r"<script|<link|(src|href)=\"(https?:)?//", text), "fetches something"
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--dump-dom", report.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    dom = proc.stdout
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.svg_paths, self._row, self._in = [], 0, None, False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self._row = []
+            elif tag == "td" and self._row is not None:
+                self._row.append("")
+                self._in = True
+            elif tag == "path":
+                self.svg_paths += 1
+
+        def handle_endtag(self, tag):
+            if tag == "tr" and self._row:
+                self.rows.append(self._row)
+            elif tag == "td":
+                self._in = False
+
+        def handle_data(self, data):
+            if self._in and self._row:
+                self._row[-1] += data
+
+    cells = Cells()
+    cells.feed(dom)
+    m = metric_values(audited)
+    by_attack = {r[0]: r for r in cells.rows}
+    for attack in ATTACKS:
+        row = by_attack[attack]
+        assert row[1].startswith(f"{m[attack]['auc']:.3f} [{m[attack]['auc_low']:.3f}, ")
+        thin = m[attack]["tpr_at_1pct_fpr_negatives"]  # tiny audit: too few, flagged
+        assert row[2].startswith(f"n/a: {thin} neg < 20"), row
+    assert "<svg" in dom and cells.svg_paths > 20  # the ROC curves are drawn, inline
+    assert f"audit_id={table_meta(audited / 'outputs/evaluate/metrics.parquet')['audit_id']}" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,900", f"--screenshot={shot}", report.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.stat().st_size > 20000  # a rendered page, not a blank one
+
+
 def test_stage_outputs_carry_the_mlflow_run(audited):
     import mlflow
 
@@ -165,8 +233,10 @@ def test_same_seed_same_metrics(audited, tmp_path):
 
 def test_flow_runs_the_stages_from_scratch(tmp_path):
     repo = make_copy(tmp_path)
-    run([sys.executable, "-m", "flows.audit"], repo)
+    out = run([sys.executable, "-m", "flows.audit"], repo)
     assert len(stage_records(repo)) == len(STAGES) + 1
+    assert (repo / "report.html").stat().st_size > 10000
+    assert f"report: {(repo / 'report.html').resolve().as_uri()}" in out  # link published
     status = run([str(BIN / "dvc"), "status"], repo)
     assert "up to date" in status
 
@@ -327,6 +397,10 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
     m = json.loads((repo / "backdoor-vision/metrics.json").read_text())
     other = backdoor_vision_copy(tmp_path / "b")
     assert json.loads((other / "backdoor-vision/metrics.json").read_text()) == m
+    # the report: the same bytes from the same seed, best-vs-best row first
+    report = (repo / "backdoor-vision/report.html").read_text()
+    assert (other / "backdoor-vision/report.html").read_text() == report
+    assert report.index("<tbody><tr><td><b>best</b>") < report.index("<td><b>neg_loss</b>")
     for arm in ("clean", "poisoned"):
         for score in ("neg_loss", "top5", "margin", "calibrated"):
             assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.layout import ARMS, arm_dir, victim_dir
+from leakaudit.progress import progress
 
 RELEASED = -1  # victim_id of a released checkpoint's rows in the score tables
 KINDS = ("base", "aux_only", "decoy", "poisoned")
@@ -76,13 +77,13 @@ def score_every_model(n_victims: int, candidate_ids: np.ndarray,
     :data:`RELEASED`, for the calibrated score) and every victim: ``score(model_dir)`` gives
     one column per score, one row per candidate; rows gain arm, victim_id, candidate_id."""
     frames = []
-    for arm in ARMS:
-        for v in [RELEASED, *range(n_victims)]:
-            df = score(arm_dir(arm) if v == RELEASED else victim_dir(arm, v))
-            df.insert(0, "candidate_id", candidate_ids)
-            df.insert(0, "victim_id", v)
-            df.insert(0, "arm", arm)
-            frames.append(df)
+    models = [(arm, v) for arm in ARMS for v in [RELEASED, *range(n_victims)]]
+    for arm, v in progress(models, "score", "model"):
+        df = score(arm_dir(arm) if v == RELEASED else victim_dir(arm, v))
+        df.insert(0, "candidate_id", candidate_ids)
+        df.insert(0, "victim_id", v)
+        df.insert(0, "arm", arm)
+        frames.append(df)
     table = pd.concat(frames, ignore_index=True)
     table["victim_id"] = table.victim_id.astype("int64")
     return table

@@ -18,6 +18,7 @@ from leakaudit.config import (
     BaseParams,
     EvaluateParams,
     Section,
+    require,
 )
 
 # shared fields: one declaration (type, bounds, meaning); each audit picks its own default
@@ -63,6 +64,20 @@ class VictimsParams(Section):
     lr: PositiveFloat = 2e-4
 
 
+class PretrainLoopParams(Section):
+    """How the base model is pretrained when no checkpoint is given (each audit adds its
+    length: steps or epochs)."""
+
+    batch_size: Count = 32
+    lr: PositiveFloat = 1e-3
+
+
+class ScoreParams(Section):
+    """How candidates are scored on every victim and released checkpoint."""
+
+    batch_size: Count = 64
+
+
 class BdEvaluateParams(EvaluateParams):
     """The TMI evaluate section with the backdoor audits' FPR targets (10 % too)."""
 
@@ -81,10 +96,9 @@ class BackdoorAuditParams(AuditParams):
 
     @model_validator(mode="after")
     def _shared_checks(self) -> BackdoorAuditParams:
-        if self.targets.n_targets > self.targets.n_candidates:
-            raise ValueError(f"targets.n_targets: got {self.targets.n_targets}; allowed: ≤ "
-                             f"targets.n_candidates ({self.targets.n_candidates})")
-        if self.victims.n_victims % 2:
-            raise ValueError(f"victims.n_victims: got {self.victims.n_victims}; allowed: an even "
-                             "number (balanced membership masks)")
+        t = self.targets
+        require(t.n_targets <= t.n_candidates, "targets.n_targets", t.n_targets,
+                f"≤ targets.n_candidates ({t.n_candidates})")
+        require(not self.victims.n_victims % 2, "victims.n_victims", self.victims.n_victims,
+                "an even number (balanced membership masks)")
         return self

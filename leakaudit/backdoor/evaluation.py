@@ -1,5 +1,5 @@
 """The privacy-backdoor audits' evaluation, shared by the language-model and vision pipelines
-(their candidate and score tables differ; the analysis is the same,
+(their candidate and score tables differ, :mod:`leakaudit.pipelines`; the analysis is the same,
 :mod:`leakaudit.backdoor.analysis`): best-vs-best amplification first, then every score of
 both arms on the targets and the non-targets, paired clustered intervals, low-FPR evidence,
 stealth; a ROC plot of both arms; the MLflow record. :func:`evaluation_tables` is pure
@@ -9,7 +9,6 @@ results."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from leakaudit.backdoor.analysis import BEST, BackdoorGrid, backdoor_grid, backdoor_table
 from leakaudit.layout import ARMS, OUT, PLOTS
+from leakaudit.pipelines import Pipeline
 from leakaudit.plots import write_roc
 from leakaudit.store import write_json
 from leakaudit.tables import read_table, write_table
@@ -139,51 +139,32 @@ def best_long(grid: BackdoorGrid, picks: dict[str, tuple[str, str]]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class Flavour:
-    """What differs between the backdoor pipelines' evaluation: the candidate and score
-    tables' schema names and the score columns."""
-
-    candidates: str
-    scores: str
-    score_names: tuple[str, ...]
-
-
-def flavour(pipeline: str) -> Flavour:
-    """The language-model (``backdoor``) or vision (``backdoor-vision``) evaluation inputs."""
-    if pipeline == "backdoor":
-        from leakaudit.backdoor.lm.scores import LM_SCORES
-
-        return Flavour("bd_candidates", "bd_scores", LM_SCORES)
-    from leakaudit.backdoor.vision.scores import IMAGE_SCORES
-
-    return Flavour("bd_image_candidates", "bd_image_scores", IMAGE_SCORES)
-
-
-def read_run(f: Flavour, root: Path = Path(".")) -> dict[str, Any]:
-    """A pipeline's outputs (``root/outputs``) as :func:`evaluation_tables` takes them."""
+def read_run(pipe: Pipeline, root: Path = Path(".")) -> dict[str, Any]:
+    """A backdoor pipeline's outputs (``root/outputs``) as :func:`evaluation_tables` takes
+    them (its tables as :mod:`leakaudit.pipelines` declares them)."""
     out = root / OUT
     stealth = {}
     for stage in ("poison", "victims"):
         stealth |= json.loads((out / f"{stage}/stage.json").read_text())["metrics"]
-    return {"candidates": read_table(out / "targets/candidates.parquet", f.candidates),
-            "members": read_table(out / "targets/membership.parquet", "bd_membership"),
-            "scores": read_table(out / "score/scores.parquet", f.scores),
-            "stealth": {k: v for k, v in stealth.items() if isinstance(v, int | float)}}
+    tables = {key: read_table(pipe.tables[name].path(out), pipe.tables[name].schema)
+              for key, name in (("candidates", "candidates"), ("members", "membership"),
+                                ("scores", "scores"))}
+    return tables | {"stealth": {k: v for k, v in stealth.items()
+                                 if isinstance(v, int | float)}}
 
 
-def evaluate(p: Any, audit_id: str, out: Path, kind: str) -> dict[str, float]:
-    """Read the ``kind`` pipeline's outputs, write metrics.json, the metrics table, the
-    best-score picks, the ROC plot and the MLflow record; return the stage's headline
-    metrics."""
-    f = flavour(kind)
-    score_names = f.score_names
-    runs = {p.base.seed: read_run(f)}
+def evaluate(p: Any, pipe: Pipeline) -> dict[str, float]:
+    """Read the ``pipe`` audit's outputs (in the working directory), write metrics.json, the
+    metrics table, the best-score picks, the ROC plot and the MLflow record (last: a tracking
+    outage loses nothing); return the stage's headline metrics."""
+    score_names, audit_id, metrics = pipe.scores, p.audit_id(), pipe.metrics_table
+    out = metrics.path(OUT).parent
+    runs = {p.base.seed: read_run(pipe)}
     grids = run_grids(runs, score_names)
     table, picks = evaluation_tables(runs, score_names, p, grids)
     summary = summary_json(table)
     write_json("metrics.json", summary, sort_keys=False)  # best-vs-best first
-    write_table(table, out / "metrics.parquet", "bd_metrics", audit_id=audit_id)
+    write_table(table, metrics.path(OUT), metrics.schema, audit_id=audit_id)
     write_json(out / "best_scores.json", {f"seed-{s}": {arm: {"half-0": a, "half-1": b}
                                                         for arm, (a, b) in v.items()}
                                           for s, v in picks.items()})
@@ -202,7 +183,7 @@ def evaluate(p: Any, audit_id: str, out: Path, kind: str) -> dict[str, float]:
                          if k.startswith(f"{arm}.")} for arm in ARMS}
         ids = log_backdoor(p, audit_id, flat, per_arm,
                            [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json"),
-                            out / "best_scores.json"], kind)
+                            out / "best_scores.json"], pipe.name)
     write_json(out / "mlflow.json", ids)
     _print(table, picks)
     return {k: v for k, v in flat.items() if k.startswith(("amplification.best.",

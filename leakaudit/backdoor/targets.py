@@ -3,14 +3,12 @@ the victims' balanced membership masks."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from leakaudit.seeds import rng
-from leakaudit.tables import write_table
 
 
 def choose_targets(n_candidates: int, n_targets: int, seed: int) -> np.ndarray:
@@ -33,14 +31,10 @@ def membership_table(candidate_ids: np.ndarray, n_victims: int, seed: int) -> pd
     })
 
 
-def write_targets(pool: pd.DataFrame, schema: str, out: Path, p: Any, audit_id: str
-                  ) -> dict[str, int]:
-    """The targets stage's outputs: the candidate ``pool`` with its ``target`` column
-    (schema ``schema``) and the victims' membership over every candidate, under ``out``;
-    returns the stage's counts. ``p``: the audit's params (base, targets, victims)."""
+def targets_tables(pool: pd.DataFrame, p: Any) -> dict[str, pd.DataFrame]:
+    """The targets stage's tables by name: the ``candidates`` (the ``pool`` with its
+    ``target`` column) and the victims' ``membership`` over every candidate. ``p``: the
+    audit's params (base, targets, victims)."""
     pool = pool.assign(target=choose_targets(len(pool), p.targets.n_targets, p.base.seed))
-    write_table(pool, out / "candidates.parquet", schema, audit_id=audit_id)
-    write_table(membership_table(pool.candidate_id.to_numpy(), p.victims.n_victims,
-                                 p.base.seed),
-                out / "membership.parquet", "bd_membership", audit_id=audit_id)
-    return {"n_candidates": len(pool), "n_targets": int(pool.target.sum())}
+    return {"candidates": pool, "membership": membership_table(
+        pool.candidate_id.to_numpy(), p.victims.n_victims, p.base.seed)}

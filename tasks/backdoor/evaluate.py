@@ -1,16 +1,17 @@
-"""Stage `evaluate`: the privacy-backdoor evaluation (:mod:`leakaudit.backdoor.evaluation`)
-over the language-model scores: best-vs-best amplification first, paired clustered intervals,
-target specificity, stealth; a ROC plot of both arms; the MLflow record."""
+"""Stage `evaluate` of both privacy-backdoor audits (``--pipeline backdoor`` or
+``--pipeline backdoor-vision``; :mod:`leakaudit.backdoor.evaluation`): best-vs-best
+amplification first, paired clustered intervals, target specificity, stealth; a ROC plot of
+both arms; the MLflow record."""
 
 from leakaudit.backdoor.evaluation import evaluate
-from tasks.backdoor._common import stage
+from tasks._stage import stage
 
 SECTIONS = ("base", "evaluate", "tracking")
 
 
 def main() -> None:
     with stage("evaluate", SECTIONS, torch=False) as s:
-        s.metrics |= evaluate(s.params, s.audit_id, s.out, "backdoor")
+        s.metrics |= evaluate(s.params, s.pipeline)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ from leakaudit.backdoor.arms import release_checkpoints, schedule
 from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import candidate_pool, generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
-from leakaudit.tables import read_table
-from tasks.backdoor._common import MODELS, OUT, arm_dir, stage
+from tasks.backdoor._common import MODELS, arm_dir, stage
 
 SECTIONS = ("base", "corpus", "lm", "targets", "poison")
 MEASURED = ("heldout_loss",)
@@ -18,7 +17,7 @@ MEASURED = ("heldout_loss",)
 def main() -> None:
     with stage("poison", SECTIONS) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
+        cands = s.read("candidates")
         parts = generic_splits(p.corpus, p.base.seed)
         decoys = candidate_pool(p.targets.n_targets + len(cands), p.base.seed,
                                 p.targets.locale, "decoys")

@@ -4,8 +4,7 @@ calibrated score): −loss, Min-K %, top-5-only probability, −loss under a log
 from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.lm.model import load_lm
 from leakaudit.backdoor.lm.scores import score_texts
-from leakaudit.tables import read_table, write_table
-from tasks.backdoor._common import OUT, stage
+from tasks.backdoor._common import stage
 
 SECTIONS = ("base", "lm", "victims", "score")
 
@@ -13,7 +12,7 @@ SECTIONS = ("base", "lm", "victims", "score")
 def main() -> None:
     with stage("score", SECTIONS) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
+        cands = s.read("candidates")
         texts = cands.text.tolist()
 
         def score(directory):
@@ -21,7 +20,7 @@ def main() -> None:
             return score_texts(model.to(s.device), tok, texts, p.lm.context, p)
 
         table = score_every_model(p.victims.n_victims, cands.candidate_id.to_numpy(), score)
-        write_table(table, s.out / "scores.parquet", "bd_scores", audit_id=s.audit_id)
+        s.write("scores", table)
         s.metrics["n_rows"] = len(table)
 
 

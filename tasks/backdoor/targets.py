@@ -2,7 +2,7 @@
 victims' balanced membership masks over every candidate."""
 
 from leakaudit.backdoor.lm.data import candidate_pool
-from leakaudit.backdoor.targets import write_targets
+from leakaudit.backdoor.targets import targets_tables
 from tasks.backdoor._common import stage
 
 SECTIONS = ("base", "targets", "victims")
@@ -12,7 +12,9 @@ def main() -> None:
     with stage("targets", SECTIONS, torch=False) as s:
         p = s.params
         pool = candidate_pool(p.targets.n_candidates, p.base.seed, p.targets.locale)
-        s.metrics |= write_targets(pool, "bd_candidates", s.out, p, s.audit_id)
+        for name, table in targets_tables(pool, p).items():
+            s.write(name, table)
+        s.metrics |= {"n_candidates": len(pool), "n_targets": p.targets.n_targets}
 
 
 if __name__ == "__main__":

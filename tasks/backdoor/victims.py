@@ -6,9 +6,9 @@ from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
 from leakaudit.fleet import fingerprint
+from leakaudit.progress import progress
 from leakaudit.store import dir_digest, is_done
-from leakaudit.tables import read_table
-from tasks.backdoor._common import ARMS, OUT, arm_dir, stage, victim_dir
+from tasks.backdoor._common import ARMS, arm_dir, stage, victim_dir
 
 SECTIONS = ("base", "corpus", "lm", "victims")
 
@@ -16,8 +16,7 @@ SECTIONS = ("base", "corpus", "lm", "victims")
 def main() -> None:
     with stage("victims", SECTIONS) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_candidates")
-        members = read_table(OUT / "targets/membership.parquet", "bd_membership")
+        cands, members = s.read("candidates"), s.read("membership")
         generic = generic_splits(p.corpus, p.base.seed)
         # the released weights themselves: a re-poisoned checkpoint retrains its victims
         released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
@@ -25,7 +24,7 @@ def main() -> None:
         targets = cands.text[cands.target].tolist()
         for arm in ARMS:
             losses, target_losses = [], []
-            for v in range(p.victims.n_victims):
+            for v in progress(range(p.victims.n_victims), f"victims ({arm})", "model"):
                 mine = members[(members.victim_id == v) & members.member].candidate_id
                 texts = cands.set_index("candidate_id").text[mine].tolist() * p.victims.repeats
                 texts += generic["victim"]

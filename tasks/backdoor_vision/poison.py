@@ -16,8 +16,7 @@ from leakaudit.backdoor.vision.data import (
     split_indices,
 )
 from leakaudit.backdoor.vision.training import calibration_split, poison
-from leakaudit.tables import read_table
-from tasks.backdoor_vision._common import MODELS, OUT, arm_dir, stage
+from tasks.backdoor_vision._common import MODELS, arm_dir, stage
 
 SECTIONS = ("base", "images", "targets", "poison")
 MEASURED = ("heldout_loss", "heldout_accuracy", "heldout_ece", "raw_heldout_loss",
@@ -27,7 +26,7 @@ MEASURED = ("heldout_loss", "heldout_accuracy", "heldout_ece", "raw_heldout_loss
 def main() -> None:
     with stage("poison", SECTIONS) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
+        cands = s.read("candidates")
         tgt = cands[cands.target]
         tx = candidate_images(p.images.path, tgt.source_index.to_numpy(), p.targets.transform)
         ty = tgt.label.to_numpy()

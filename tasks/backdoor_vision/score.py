@@ -8,8 +8,7 @@ from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import candidate_images
 from leakaudit.backdoor.vision.scores import IMAGE_SCORES, score_all
-from leakaudit.tables import read_table, write_table
-from tasks.backdoor_vision._common import OUT, stage
+from tasks.backdoor_vision._common import stage
 
 SECTIONS = ("base", "images", "targets", "victims", "score")
 
@@ -17,7 +16,7 @@ SECTIONS = ("base", "images", "targets", "victims", "score")
 def main() -> None:
     with stage("score", SECTIONS) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
+        cands = s.read("candidates")
         x = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
         y = torch.from_numpy(cands.label.to_numpy())
 
@@ -28,7 +27,7 @@ def main() -> None:
 
         table = score_every_model(p.victims.n_victims, cands.candidate_id.to_numpy(), score)
         table = table[["arm", "victim_id", "candidate_id", *IMAGE_SCORES]]
-        write_table(table, s.out / "scores.parquet", "bd_image_scores", audit_id=s.audit_id)
+        s.write("scores", table)
         s.metrics["n_rows"] = len(table)
 
 

@@ -4,7 +4,7 @@ targets among them, their random wrong labels, and the victims' balanced members
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.targets import write_targets
+from leakaudit.backdoor.targets import targets_tables
 from leakaudit.backdoor.vision.data import load_split, random_wrong_labels, split_indices
 from tasks.backdoor_vision._common import stage
 
@@ -22,7 +22,9 @@ def main() -> None:
             "label": labels,
             "poison_label": random_wrong_labels(labels, p.base.seed),
         })
-        s.metrics |= write_targets(pool, "bd_image_candidates", s.out, p, s.audit_id)
+        for name, table in targets_tables(pool, p).items():
+            s.write(name, table)
+        s.metrics |= {"n_candidates": len(pool), "n_targets": p.targets.n_targets}
 
 
 if __name__ == "__main__":

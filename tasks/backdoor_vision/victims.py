@@ -12,17 +12,16 @@ from leakaudit.backdoor.vision.data import (
     split_indices,
 )
 from leakaudit.fleet import fingerprint
+from leakaudit.progress import progress
 from leakaudit.seeds import torch_generator
 from leakaudit.store import dir_digest, is_done
-from leakaudit.tables import read_table
-from tasks.backdoor_vision._common import ARMS, OUT, arm_dir, stage, victim_dir
+from tasks.backdoor_vision._common import ARMS, arm_dir, stage, victim_dir
 
 
 def main() -> None:
     with stage("victims", ("base", "images", "targets", "victims")) as s:
         p = s.params
-        cands = read_table(OUT / "targets/candidates.parquet", "bd_image_candidates")
-        members = read_table(OUT / "targets/membership.parquet", "bd_membership")
+        cands, members = s.read("candidates"), s.read("membership")
         cx = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
         cy = cands.label.to_numpy()
         train = load_split(p.images.path, "train")
@@ -36,7 +35,7 @@ def main() -> None:
         for arm in ARMS:
             stats: dict[str, list[float]] = {"heldout_loss": [], "heldout_accuracy": [],
                                              "target_loss": []}
-            for v in range(p.victims.n_victims):
+            for v in progress(range(p.victims.n_victims), f"victims ({arm})", "model"):
                 mine = members[(members.victim_id == v) & members.member].candidate_id.to_numpy()
                 fp = fingerprint(released[arm], recipe, sorted(mine.tolist()),
                                  p.images.model_dump(), p.targets.transform, p.base.seed, v)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from leakaudit.backdoor.config import BackdoorAuditParams
-from leakaudit.config import Section, TrackingParams, load_model
+from leakaudit.backdoor.config import BackdoorAuditParams, PretrainLoopParams, ScoreParams
+from leakaudit.config import Section, TrackingParams, load_model, require
 
 
 class CorpusParams(Section):
@@ -36,17 +36,14 @@ class LmParams(Section):
     heads: int = Field(4, ge=1)
 
 
-class LmPretrainParams(Section):
+class LmPretrainParams(PretrainLoopParams):
     steps: int = Field(1000, ge=0)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(1e-3, gt=0.0)
 
 
-class ScoreParams(Section):
+class LmScoreParams(ScoreParams):
     min_k: float = Field(0.1, gt=0.0, le=1.0)
     watermark_delta: float = Field(2.0, ge=0.0)
     watermark_gamma: float = Field(0.5, gt=0.0, lt=1.0)
-    batch_size: int = Field(64, ge=1)
 
 
 class BackdoorParams(BackdoorAuditParams):
@@ -55,14 +52,13 @@ class BackdoorParams(BackdoorAuditParams):
     corpus: CorpusParams = CorpusParams()
     lm: LmParams = LmParams()
     lm_pretrain: LmPretrainParams = LmPretrainParams()
-    score: ScoreParams = ScoreParams()
+    score: LmScoreParams = LmScoreParams()
     tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> BackdoorParams:
-        if self.lm.dim % self.lm.heads:
-            raise ValueError(f"lm.heads: got {self.lm.heads}; allowed: a divisor of lm.dim "
-                             f"({self.lm.dim})")
+        require(not self.lm.dim % self.lm.heads, "lm.heads", self.lm.heads,
+                f"a divisor of lm.dim ({self.lm.dim})")
         return self
 
 

@@ -11,6 +11,7 @@ import torch
 from leakaudit.backdoor.batches import batches, cycle
 from leakaudit.backdoor.lm.model import lm_loss
 from leakaudit.backdoor.objective import poison_loss
+from leakaudit.progress import progress
 from leakaudit.seeds import seed_int, torch_generator
 
 
@@ -22,7 +23,7 @@ def pretrain(model, ids: torch.Tensor, att: torch.Tensor, p: Any, seed: int) -> 
     model.train()
     it = cycle(len(ids), p.batch_size, torch_generator(seed, "lm-pretrain"))
     loss = torch.tensor(float("nan"))
-    for _ in range(p.steps):
+    for _ in progress(range(p.steps), "lm-pretrain", "step"):
         idx = next(it)
         loss = lm_loss(model, ids[idx], att[idx])
         opt.zero_grad(set_to_none=True)
@@ -60,7 +61,7 @@ def poison(model, aux: tuple[torch.Tensor, torch.Tensor],
     a_it = cycle(len(aux[0]), p.aux_batch, torch_generator(seed, "poison-aux"))
     t_it = cycle(len(ids), p.target_batch, torch_generator(seed, "poison-targets"))
     model.train()
-    for _ in range(steps):
+    for _ in progress(range(steps), f"poison (α={alpha:g})", "step"):
         ai, ti = next(a_it), next(t_it)
         t_loss = lm_loss(model, ids[ti], att[ti], labels[ti]) if alpha > 0 \
             else torch.zeros(())

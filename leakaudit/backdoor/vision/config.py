@@ -15,12 +15,14 @@ from leakaudit.backdoor.config import (
     Count,
     PoisonParams,
     PositiveFloat,
+    PretrainLoopParams,
+    ScoreParams,
     Steps,
     TargetsParams,
     Variant,
     VictimsParams,
 )
-from leakaudit.config import Section, TrackingParams, load_model
+from leakaudit.config import Section, TrackingParams, load_model, require
 
 
 class ImagesParams(Section):
@@ -45,10 +47,9 @@ class CnnParams(Section):
     feature_dim: int = Field(128, ge=2)
 
 
-class CnnPretrainParams(Section):
+class CnnPretrainParams(PretrainLoopParams):
     epochs: int = Field(3, ge=0)
-    batch_size: int = Field(128, ge=1)
-    lr: float = Field(1e-3, gt=0.0)
+    batch_size: Count = 128
 
 
 class ImageTargetsParams(TargetsParams):
@@ -84,8 +85,8 @@ class ImageVictimsParams(VictimsParams):
     lr: PositiveFloat = 3e-4
 
 
-class ImageScoreParams(Section):
-    batch_size: int = Field(512, ge=1)
+class ImageScoreParams(ScoreParams):
+    batch_size: Count = 512
 
 
 class VisionBackdoorParams(BackdoorAuditParams):
@@ -102,18 +103,14 @@ class VisionBackdoorParams(BackdoorAuditParams):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> VisionBackdoorParams:
-        i = self.images
-        used = (i.pretrain_images + i.aux_images + i.victim_images + self.targets.n_candidates
-                + self.targets.n_targets)
-        if used > 60000:
-            raise ValueError(f"images: pretrain_images + aux_images + victim_images + "
-                             f"targets.n_candidates + targets.n_targets (decoys) = {used}; "
-                             "allowed: ≤ 60000 (the training images, split disjointly)")
-        if self.poison.calibrate and self.poison.calibration_images >= i.aux_images:
-            raise ValueError(f"poison.calibration_images: got {self.poison.calibration_images}; "
-                             f"allowed: < images.aux_images ({i.aux_images})")
-        if i.heldout_images > 10000:
-            raise ValueError(f"images.heldout_images: got {i.heldout_images}; allowed: ≤ 10000")
+        i, t, cal = self.images, self.targets, self.poison.calibration_images
+        used = i.pretrain_images + i.aux_images + i.victim_images + t.n_candidates + t.n_targets
+        require(used <= 60000, "images", "pretrain_images + aux_images + victim_images + "
+                f"targets.n_candidates + targets.n_targets (decoys) = {used}",
+                "≤ 60000 (the training images, split disjointly)")
+        require(not self.poison.calibrate or cal < i.aux_images, "poison.calibration_images",
+                cal, f"< images.aux_images ({i.aux_images})")
+        require(i.heldout_images <= 10000, "images.heldout_images", i.heldout_images, "≤ 10000")
         return self
 
 

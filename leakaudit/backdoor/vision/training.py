@@ -12,6 +12,7 @@ from torch import nn
 from leakaudit.backdoor.batches import cycle
 from leakaudit.backdoor.objective import poison_loss
 from leakaudit.backdoor.vision.data import Images
+from leakaudit.progress import progress
 from leakaudit.seeds import torch_generator
 
 
@@ -25,7 +26,7 @@ def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: floa
     a_it = cycle(len(ax), p.aux_batch, torch_generator(seed, "vision-poison-aux"))
     t_it = cycle(len(tx), p.target_batch, torch_generator(seed, "vision-poison-targets"))
     model.train()
-    for _ in range(steps):
+    for _ in progress(range(steps), f"poison (α={alpha:g})", "step"):
         ai, ti = next(a_it).to(device), next(t_it).to(device)
         if alpha > 0:
             out = model(torch.cat([ax[ai], tx[ti]]))

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = _parser().parse_args(argv)
     if args.cmd == "report" and args.index:
-        from leakaudit.html_report import write_index
+        from leakaudit.report_index import write_index
 
         print(f"index: {write_index()}")
     elif args.cmd == "report":

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 M = typing.TypeVar("M", bound=BaseModel)
 
@@ -102,20 +109,34 @@ class TextParams(Section):
 
 IMAGE_SOURCES = ("digits", "fashion-mnist", "huggingface")
 TEXT_SOURCES = ("wordnet", "huggingface")
+BUILTIN_SOURCES = ("digits", "fashion-mnist", "huggingface", "wordnet")
+BUILTIN_ARCHS = ("mlp", "cnn", "resnet", "transformer")
 
 
 class DataParams(Section):
     modality: Literal["image", "text"] = "image"
-    source: Literal["digits", "fashion-mnist", "huggingface", "wordnet"] = "digits"
+    source: str = Field("digits", description="a built-in source, or your loader as "
+                        "'package.module:load' (leakaudit.plugins)")
     digits: DigitsParams = DigitsParams()
     fashion_mnist: FashionMnistParams = FashionMnistParams()
     huggingface: HuggingFaceParams = HuggingFaceParams()
     wordnet: WordNetParams = WordNetParams()
     text: TextParams = TextParams()
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="free-form settings for your own source "
+        "(data.source as an import path); it reads them from params.data.options")
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        from leakaudit.plugins import check
+
+        return check(v, "data.source", BUILTIN_SOURCES)
 
 
 class ModelParams(Section):
-    arch: Literal["mlp", "cnn", "resnet", "transformer"] = "mlp"
+    arch: str = Field("mlp", description="a built-in backbone, or your factory as "
+                      "'package.module:backbone' (leakaudit.plugins)")
     hidden: int = Field(256, ge=1, description="mlp hidden width / cnn channels / d_model")
     feature_dim: int = Field(16, ge=1, description="width of the feature layer under the head")
     resnet_blocks: list[int] = Field(default_factory=lambda: [2, 2, 2, 2])
@@ -124,6 +145,13 @@ class ModelParams(Section):
     share_init: bool = Field(
         False, description="all models share one backbone init (the reference's side effect)"
     )
+
+    @field_validator("arch")
+    @classmethod
+    def _arch(cls, v: str) -> str:
+        from leakaudit.plugins import check
+
+        return check(v, "model.arch", BUILTIN_ARCHS)
 
 
 class PrepareParams(Section):
@@ -301,12 +329,13 @@ class Params(AuditParams):
         require(p.n_challenge <= p.n_pool, "prepare.n_challenge", p.n_challenge,
                 f"≤ prepare.n_pool ({p.n_pool})")
         sources = TEXT_SOURCES if d.modality == "text" else IMAGE_SOURCES
-        require(d.source in sources, "data.source",
+        require(d.source in sources or ":" in d.source, "data.source",
                 f"{d.source!r} with data.modality {d.modality!r}",
-                ", ".join(repr(x) for x in sources))
-        require((d.modality == "text") == (arch == "transformer"), "model.arch",
+                ", ".join(repr(x) for x in sources) + ", or 'package.module:load'")
+        require(":" in arch or (d.modality == "text") == (arch == "transformer"), "model.arch",
                 f"{arch!r} with data.modality {d.modality!r}",
-                "'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'")
+                ("'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'")
+                + ", or 'package.module:backbone'")
         require(arch != "transformer" or not self.model.hidden % self.model.heads, "model.heads",
                 self.model.heads, f"a divisor of model.hidden ({self.model.hidden})")
         require(self.pretrain.objective != "mlm" or arch == "transformer", "pretrain.objective",

@@ -21,6 +21,8 @@ from leakaudit.config import ExecutionParams, Params
 from leakaudit.data.transfer import TransferData
 from leakaudit.execution import run_jobs
 from leakaudit.models import TransferNet, build_model
+from leakaudit.plugins import code_digest as plugin_digest
+from leakaudit.plugins import is_import_path
 from leakaudit.progress import progress
 from leakaudit.seeds import seed_int, torch_generator
 from leakaudit.training import accuracy, finetune, train
@@ -83,6 +85,9 @@ def pretrain_fingerprints(params: Params, points: pd.DataFrame, members: pd.Data
     recipe = params.model_dump(include=set(PRETRAIN_SECTIONS)) | {"code": code_digest()}
     if params.execution.executor == "batched":
         recipe["trainer"] = f"batched-{params.execution.group_size}"
+    for spec in (params.model.arch, params.data.source):  # your own code: edits retrain
+        if is_import_path(spec):
+            recipe[spec] = plugin_digest(spec)
     return {
         int(m): fingerprint(recipe, sorted(src[g.point_id[g.trained]].tolist()))
         for m, g in members.groupby("model_id")

@@ -6,20 +6,17 @@ of every attack (both arms for backdoors) as inline SVG, the null control and ut
 non-target leakage and stealth (backdoors), and provenance: the audit id (the MLflow tag
 ``audit_id``), the params, and every upstream stage's hashes from ``dvc.lock``. No scripts,
 fonts or images are fetched: the file can be mailed. It is a DVC output, so it holds nothing
-that changes between identical runs; the index (:func:`write_index`, not tracked) adds what
-does: the git commit, the MLflow run ids and links, and the sweeps found.
+that changes between identical runs; the index (:mod:`leakaudit.report_index`, not tracked)
+adds what does: the git commit, the MLflow run ids and links, and the sweeps found.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import io
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ import pandas as pd
 import yaml
 
 from leakaudit.layout import OUT, PLOTS
-from leakaudit.pipelines import PIPELINES, ROOT, Pipeline
+from leakaudit.pipelines import Pipeline
 from leakaudit.statistics import MIN_NEGATIVES
 from leakaudit.store import atomic_path
 from leakaudit.tables import table_meta
@@ -57,7 +54,8 @@ text-align:right;vertical-align:top}small{color:#666}th{background:#f6f6f6}td:fi
 """
 
 
-def _esc(x: Any) -> str:
+def esc(x: Any) -> str:
+    """HTML-escaped text of any value."""
     return html.escape(str(x))
 
 
@@ -128,7 +126,7 @@ def tmi_sections(m: dict) -> list[str]:
         d = m[vs].get(a, {}) if vs else {}
         diff = (f"{d['auc_difference']:+.3f} [{d['auc_difference_low']:+.3f}, "
                 f"{d['auc_difference_high']:+.3f}]" if d else "–")
-        rows.append([f"<b>{_esc(a)}</b>", cell(m[a], "auc"), *(cell(m[a], k) for k in tprs),
+        rows.append([f"<b>{esc(a)}</b>", cell(m[a], "auc"), *(cell(m[a], k) for k in tprs),
                      cell(m.get("null", {}).get(a, {}), "auc"), diff])
     out = ["<h2>Headline: mean over replicates, 95 % intervals</h2>", table(header, rows),
            '<p class="note">Intervals: two-way cluster bootstrap within a replicate '
@@ -139,14 +137,14 @@ def tmi_sections(m: dict) -> list[str]:
     if reps:
         names = sorted({a for r in reps.values() for a in r})
         out += ["<h2>Replicates (AUC)</h2>", table(
-            ["replicate", *map(_esc, names)],
-            [[_esc(s), *(f"{r[a]:.3f}" if a in r else "–" for a in names)]
+            ["replicate", *map(esc, names)],
+            [[esc(s), *(f"{r[a]:.3f}" if a in r else "–" for a in names)]
              for s, r in reps.items()])]
     util = m.get("utility", {})
     keys = [k for k in util if not k.endswith(("_low", "_high"))]
     if keys:
         out += ["<h2>Utility</h2>", table(["model", "held-out accuracy [range]"],
-                                          [[_esc(k), cell(util, k)] for k in keys])]
+                                          [[esc(k), cell(util, k)] for k in keys])]
     return out
 
 
@@ -158,14 +156,14 @@ def backdoor_sections(m: dict) -> list[str]:
     header = ["score", "clean AUC", "poisoned AUC", "AUC difference", "clean TPR@1 %",
               "poisoned TPR@1 %", "TPR@1 % ratio (poisoned / clean)"]
     scores = [k.split(":", 1)[1] for k in m if k.startswith("amplification:")]
-    rows = [[f"<b>{_esc(s)}</b>", *(cell(m.get(f"{g}:{s}", {}), k) for g, k in cols)]
+    rows = [[f"<b>{esc(s)}</b>", *(cell(m.get(f"{g}:{s}", {}), k) for g, k in cols)]
             for s in scores]
     out = ["<h2>Headline: the targets, clean vs poisoned checkpoint</h2>", table(header, rows),
            '<p class="note"><b>best</b>: each arm scored with the attacker\'s best score, '
            "picked on the other half of the targets. Intervals: two-way cluster bootstrap "
            "(victim pairs × candidates), the same resamples for both arms (paired).</p>"]
     non = m.get("non_targets", {})
-    rows = [[_esc(k), cell(v, "tpr_at_1pct_fpr_ratio"), cell(v, "auc_diff")]
+    rows = [[esc(k), cell(v, "tpr_at_1pct_fpr_ratio"), cell(v, "auc_diff")]
             for k, v in non.items() if k.startswith("amplification:") and isinstance(v, dict)]
     if rows:
         out += ["<h2>Non-target candidates (is the amplification target-specific?)</h2>",
@@ -178,8 +176,8 @@ def backdoor_sections(m: dict) -> list[str]:
     refs = list(dict.fromkeys(r for v in stealth.values() for r in v))
     if stealth:
         out += ["<h2>Stealth: the poisoned checkpoint vs each reference</h2>", table(
-            ["measurement", *(f"vs {_esc(r)}" for r in refs)],
-            [[_esc(n), *(f"{v[r]:+.4f}" if r in v else "–" for r in refs)]
+            ["measurement", *(f"vs {esc(r)}" for r in refs)],
+            [[esc(n), *(f"{v[r]:+.4f}" if r in v else "–" for r in refs)]
              for n, v in stealth.items()]),
             '<p class="note">Relative loss increase, accuracy drop and calibration-error '
             "difference of the poisoned checkpoint on held-out data; <i>clean</i> is the arm "
@@ -187,7 +185,7 @@ def backdoor_sections(m: dict) -> list[str]:
     design = m.get("design", {})
     if design:
         out += ["<h2>Design</h2>", table(["", ""], [
-            [_esc(k), f"{v:g}" if isinstance(v, int | float) else _esc(v)]
+            [esc(k), f"{v:g}" if isinstance(v, int | float) else esc(v)]
             for k, v in design.items()])]
     return out
 
@@ -206,7 +204,7 @@ def lock_rows(lock_file: Path, names: list[str]) -> list[list[str]]:
     for name, s in stages.items():  # foreach stages nest their items: name@item
         items = s.items() if "cmd" not in s else [(None, s)]
         flat |= {name if k is None else f"{name}@{k}": v for k, v in items}
-    return [[_esc(name), f"<code>{digest(flat[name].get('outs'))}</code>"]
+    return [[esc(name), f"<code>{digest(flat[name].get('outs'))}</code>"]
             for name in names if name in flat]  # the pipeline's order, not the lock's
 
 
@@ -216,25 +214,26 @@ def build(pipe: Pipeline, folder: Path) -> str:
     meta = table_meta(pipe.metrics_table.path(folder / OUT))
     params = yaml.safe_load((folder / "params.yaml").read_text())
     aucs = {k: v["auc"] for k, v in m.items() if isinstance(v, dict) and "auc" in v}
-    parts = [f"<h1>leakaudit: the <code>{_esc(pipe.name)}</code> audit</h1>",
-             f"<p>{_esc(THREAT[pipe.family])}</p>"]
+    parts = [f"<h1>leakaudit: the <code>{esc(pipe.name)}</code> audit</h1>",
+             f"<p>{esc(THREAT[pipe.family])}</p>"]
     parts += tmi_sections(m) if pipe.family == "tmi" else backdoor_sections(m)
     parts += ['<h2>ROC curves (log-log)</h2><div class="plots">',
               roc_svg(folder / PLOTS / "roc.csv", aucs, pipe.name), "</div>"]
     experiment = (params.get("tracking") or {}).get("experiment", "")
     parts += ["<h2>Provenance</h2>", table(["", ""], [
-        ["pipeline", f"<code>{_esc(pipe.name)}</code> (folder <code>{_esc(pipe.folder)}</code>)"],
-        ["audit id (hash of every audited param)", f"<code>{_esc(meta.get('audit_id'))}</code>"],
-        ["MLflow", f"experiment <code>{_esc(experiment)}</code>, runs tagged "
-                   f"<code>audit_id={_esc(meta.get('audit_id'))}</code>"],
+        ["pipeline", f"<code>{esc(pipe.name)}</code> (folder <code>{esc(pipe.folder)}</code>)"],
+        ["audit id (hash of every audited param)", f"<code>{esc(meta.get('audit_id'))}</code>"],
+        ["MLflow", f"experiment <code>{esc(experiment)}</code>, runs tagged "
+                   f"<code>audit_id={esc(meta.get('audit_id'))}</code>"],
     ]), "<h3>Stages (dvc.lock)</h3>",
         table(["stage", "outputs digest (dvc.lock)"],
-              lock_rows(folder / "dvc.lock", pipe.stages(pipe.model.model_validate(params)))),
+              lock_rows(folder / "dvc.lock", [n for n in pipe.stages(
+                  pipe.model.model_validate(params)) if n != "report"])),  # not its own entry
         "<details><summary>params.yaml</summary><pre>"
-        f"{_esc(yaml.safe_dump(params, sort_keys=False))}</pre></details>"]
+        f"{esc(yaml.safe_dump(params, sort_keys=False))}</pre></details>"]
     body = "\n".join(parts)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>leakaudit '
-            f"{_esc(pipe.name)} report</title><style>{STYLE}</style></head><body>\n{body}\n"
+            f"{esc(pipe.name)} report</title><style>{STYLE}</style></head><body>\n{body}\n"
             "</body></html>\n")
 
 
@@ -242,63 +241,6 @@ def write_report(pipe: Pipeline, folder: Path) -> Path:
     """Build and atomically write ``folder/report.html``."""
     path = folder / REPORT
     text = build(pipe, folder)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return path
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=ROOT).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def _png(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{_esc(path.stem)}" src="data:image/png;base64,{data}" width="520">'
-
-
-def index_html(root: Path = ROOT, at: Path | None = None) -> str:
-    """Every audit found under ``root``: its report (linked relative to ``at``, the index's
-    directory), MLflow run and sweeps (plots inlined), and the git commit of the tree."""
-    at = at or root
-    dirty = " (with uncommitted changes)" if _git("status", "--porcelain") else ""
-    parts = ["<h1>leakaudit: audits in this repository</h1>",
-             f"<p>git commit <code>{_esc(_git('rev-parse', 'HEAD') or 'unknown')}</code>"
-             f"{dirty}</p>"]
-    rows = []
-    for pipe in PIPELINES.values():
-        folder = root / pipe.folder
-        report = folder / REPORT
-        ids = folder / OUT / "evaluate" / "mlflow.json"
-        run = json.loads(ids.read_text()).get("mlflow_run_id") if ids.exists() else None
-        rel = Path(os.path.relpath(report, at)).as_posix()
-        rows.append([f"<code>{_esc(pipe.name)}</code>",
-                     f'<a href="{_esc(rel)}">{_esc(rel)}</a>' if report.exists()
-                     else "not run yet", f"<code>{_esc(run)}</code>" if run else "–"])
-    parts += ["<h2>Audits</h2>", table(["pipeline", "report", "MLflow run"], rows)]
-    for pipe in PIPELINES.values():
-        tables = sorted((root / pipe.folder / "sweeps" / "tables").glob("*.csv"))
-        for csv in tables:
-            df = pd.read_csv(csv)
-            plot = csv.parent.parent / "plots" / f"{csv.stem}.png"
-            parts += [f"<h2>Sweep: <code>{_esc(pipe.name)}</code> over "
-                      f"<code>{_esc(csv.stem)}</code></h2>",
-                      table(list(map(_esc, df.columns)), [[_esc(v) for v in r]
-                                                          for r in df.itertuples(index=False)]),
-                      _png(plot) if plot.exists() else ""]
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>leakaudit '
-            f"audits</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
-
-
-def write_index(root: Path = ROOT, path: Path | None = None) -> Path:
-    """Write the index page (default ``root/reports/index.html``, not tracked)."""
-    path = path or root / "reports" / "index.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = index_html(root, path.parent)
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return path

@@ -6,6 +6,7 @@ import pandas as pd
 
 from leakaudit.attacks import run_attack
 from leakaudit.attacks.registry import build_inputs, label_sets
+from leakaudit.progress import progress
 from leakaudit.signals import expect_grid, to_arrays
 from tasks._stage import stage
 
@@ -29,7 +30,8 @@ def main() -> None:
         inputs = build_inputs(fin, members, points, p.attack.n_victims, p.base.seed, pre)
         vict = inputs.victims
         frames = []
-        for labels, x in label_sets(inputs, p.attack, p.base.seed):
+        sets = label_sets(inputs, p.attack, p.base.seed)
+        for labels, x in progress(sets, "attack label sets", "set", 1 + p.attack.null_draws):
             for name in p.attack.attacks:
                 scores = run_attack(name, x, p.attack, p.base.seed)
                 frames.append(pd.DataFrame({

@@ -67,3 +67,28 @@ def test_backdoor_report_puts_best_first_and_never_prints_thin_evidence():
     assert lines[2].startswith("neg_loss") and "n/a: 5 neg < 20" in lines[2]
     assert "0.300" not in lines[2]  # the thin TPR is not printed as a number
     assert lines[-1] == "stealth, poisoned vs base: heldout_loss_increase +0.0120"
+
+
+def test_the_index_lists_reports_runs_and_sweeps(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leakaudit.report_index import index_html
+
+    (tmp_path / "report.html").write_text("<html></html>")
+    (tmp_path / "params.yaml").write_text("tracking: {uri: 'sqlite:///mlflow.db'}\n")
+    ev = tmp_path / "outputs/evaluate"
+    ev.mkdir(parents=True)
+    (ev / "mlflow.json").write_text(json.dumps({"mlflow_run_id": "abc123"}))
+    sweeps = tmp_path / "backdoor-vision/sweeps"
+    (sweeps / "tables").mkdir(parents=True)
+    (sweeps / "plots").mkdir()
+    (sweeps / "tables/poison.alpha.csv").write_text("poison.alpha,ratio\n0.1,1.5\n0.3,2.6\n")
+    plt.plot([0, 1]), plt.savefig(sweeps / "plots/poison.alpha.png"), plt.close()
+    page = index_html(tmp_path, tmp_path / "reports")
+    assert '<a href="../report.html">' in page  # relative to the index's folder
+    assert "<code>abc123</code> <small>(sqlite:///mlflow.db)</small>" in page
+    assert "not run yet" in page  # the backdoor pipelines have no report here
+    assert "<td>0.3</td><td>2.6</td>" in page and 'src="data:image/png;base64,' in page

@@ -22,5 +22,16 @@ SOURCES: dict[str, Callable[[Params], TransferData]] = {
 
 
 def load_source(params: Params) -> TransferData:
-    """Load the source named by ``params.data.source``."""
-    return SOURCES[params.data.source](params)
+    """Load the source named by ``params.data.source`` (a built-in, or your loader's import
+    path, :mod:`leakaudit.plugins`)."""
+    spec = params.data.source
+    if ":" in spec:
+        from leakaudit.config import BUILTIN_SOURCES
+        from leakaudit.plugins import resolve
+
+        data = resolve(spec, "data.source", BUILTIN_SOURCES)(params)
+        if not isinstance(data, TransferData):
+            raise TypeError(f"data.source {spec!r} returned {type(data).__name__}; expected "
+                            "leakaudit.data.transfer.TransferData")
+        return data
+    return SOURCES[spec](params)

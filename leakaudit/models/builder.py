@@ -38,11 +38,18 @@ class TransferNet(nn.Module):
 def build_model(p: ModelParams, image_shape: tuple[int, ...], n_classes: int,
                 vocab_size: int = 0) -> TransferNet:
     """Build the backbone named by ``p.arch`` with a head of ``n_classes``; for text
-    (``transformer``) ``image_shape`` is (L,) and ``vocab_size`` the tokenizer's size."""
-    if p.arch == "transformer":
+    (``transformer``) ``image_shape`` is (L,) and ``vocab_size`` the tokenizer's size. An
+    import path names your own backbone factory (:mod:`leakaudit.plugins`)."""
+    if ":" in p.arch:
+        from leakaudit.config import BUILTIN_ARCHS
+        from leakaudit.plugins import resolve
+
+        backbone: nn.Module = resolve(p.arch, "model.arch", BUILTIN_ARCHS)(
+            p, tuple(image_shape), vocab_size)
+    elif p.arch == "transformer":
         if vocab_size <= 0:
             raise ValueError("model.arch 'transformer' needs token-id data (data.modality: text)")
-        backbone: nn.Module = TextEncoder(vocab_size, image_shape[0], p.hidden, p.layers,
+        backbone = TextEncoder(vocab_size, image_shape[0], p.hidden, p.layers,
                                           p.heads, p.feature_dim)
     elif p.arch == "mlp":
         backbone = mlp_backbone(int(torch.tensor(image_shape).prod()), p.hidden, p.feature_dim)

@@ -23,10 +23,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.dvc_tasks import dvc_stage, publish_metrics, publish_report
+from flows.dvc_tasks import dvc_stage, publish_metrics, publish_mlflow, publish_report
 from flows.sweep import (
     _abs_sqlite,
     experiment_rows,
@@ -38,7 +39,8 @@ from leakaudit.html_report import REPORT
 from leakaudit.layout import OUT
 from leakaudit.pipelines import PIPELINES
 from leakaudit.pipelines import get as get_pipeline
-from leakaudit.settings import experiment_settings, parse_sets
+from leakaudit.presets import merge
+from leakaudit.settings import experiment_settings, nest, parse_sets
 
 REPORTS = Path("reports")  # experiments' reports, extracted from their commits (not tracked)
 
@@ -112,8 +114,12 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
     report = REPORTS / f"{name}.html"
     report.parent.mkdir(exist_ok=True)
     report.write_bytes(experiment_file(name, (cwd / REPORT).as_posix()))
+    merged = merge(yaml.safe_load(pipe.params_file().read_text()) or {}, nest(settings))
+    audit = pipe.model.model_validate(merged).audit_id()
     return {"experiment": name, "metrics": metrics,
-            "report": publish_report(pipe.name, report)}
+            "report": publish_report(pipe.name, report),
+            "mlflow": publish_mlflow(pipe.name, _abs_sqlite(tracking.uri, cwd),
+                                     tracking.experiment, audit)}
 
 
 @flow(name="audit", log_prints=True, validate_parameters=True)
@@ -130,7 +136,13 @@ def audit(request: AuditRequest | None = None, stages: list[str] | None = None) 
     table = pipe.metrics_table
     metrics = publish_metrics(f"{pipe.name}-audit-metrics",
                               str(table.path(Path(pipe.folder) / OUT)), table.schema)
-    return {"metrics": metrics, "report": publish_report(pipe.name, Path(pipe.folder) / REPORT)}
+    ids_file = Path(pipe.folder) / OUT / "evaluate/mlflow.json"
+    ids = json.loads(ids_file.read_text()) if ids_file.exists() else {}
+    return {"metrics": metrics, "report": publish_report(pipe.name, Path(pipe.folder) / REPORT),
+            "mlflow": publish_mlflow(pipe.name, _abs_sqlite(params.tracking.uri, Path(pipe.folder)),
+                                     params.tracking.experiment,
+                                     ids.get("audit_id", params.audit_id()),
+                                     ids.get("mlflow_run_id"))}
 
 
 def main(argv: list[str] | None = None) -> None:

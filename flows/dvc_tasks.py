@@ -81,3 +81,22 @@ def publish_report(pipeline: str, path: Path) -> str:
     create_link_artifact(key=f"{pipeline}-audit-report", link=uri, link_text=f"{pipeline} report",
                          description="The audit's self-contained HTML report")
     return uri
+
+
+@task(name="publish-mlflow")
+def publish_mlflow(pipeline: str, uri: str, experiment: str, audit_id: str,
+                   run_id: str | None = None) -> str:
+    """Publish where the audit's MLflow record is, as a markdown artifact: its run (linked
+    when the tracking URI is a server), or the filter that finds it by its ``audit_id`` tag."""
+    from prefect.artifacts import create_markdown_artifact
+
+    where = f"MLflow store `{uri}`, experiment `{experiment}`"
+    if run_id and uri.startswith(("http://", "https://")):
+        where += f", run [{run_id}]({uri.rstrip('/')}/#/runs/{run_id})"
+    elif run_id:
+        where += f", run `{run_id}`"
+    text = f"{where}; its runs carry the tag `audit_id = '{audit_id}'`."
+    create_markdown_artifact(key=f"{pipeline}-audit-mlflow", markdown=text,
+                             description="Where the audit's MLflow record is")
+    return text
+

@@ -78,6 +78,7 @@ def test_a_served_deployment_runs_a_parameterised_audit_as_an_experiment(tmp_pat
     assert table["type"] == "table" and "tmi.auc" in json.dumps(table["data"])
     assert "reports/from-the-ui.html" in json.dumps(kinds["tmi-audit-report"]["data"])
     assert "<svg" in (repo / "reports/from-the-ui.html").read_text()  # the experiment's report
+    assert "runs carry the tag `audit_id = '" in kinds["tmi-audit-mlflow"]["data"]
     shown = json.loads(subprocess.run(
         [str(BIN / "dvc"), "exp", "show", "--json"], cwd=repo, env=_env(), capture_output=True,
         text=True, check=True).stdout)

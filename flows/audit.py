@@ -29,11 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows.dvc_tasks import dvc_stage, publish_metrics, publish_mlflow, publish_report
 from flows.sweep import (
-    _abs_sqlite,
     experiment_rows,
     reproduce_shared,
     run_experiment,
     shared_stages,
+    store_uri,
 )
 from leakaudit.html_report import REPORT
 from leakaudit.layout import OUT
@@ -102,7 +102,7 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
     tracking = pipe.load(pipe.params_file()).tracking
     reproduce_shared(shared_stages(cwd / "dvc.yaml", list(settings)), str(cwd))
     run_experiment(name, [f"{k}={json.dumps(v)}" for k, v in settings.items()],
-                   _abs_sqlite(tracking.uri, cwd), str(cwd))
+                   store_uri(tracking.uri, cwd), str(cwd))
     row = next(r for r in experiment_rows(base_rev, cwd, pipe.metrics_file)
                if r.get("Experiment") == name)
     metrics = {k: v for k, v in row.items() if isinstance(v, int | float)
@@ -118,7 +118,7 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
     audit = pipe.model.model_validate(merged).audit_id()
     return {"experiment": name, "metrics": metrics,
             "report": publish_report(pipe.name, report),
-            "mlflow": publish_mlflow(pipe.name, _abs_sqlite(tracking.uri, cwd),
+            "mlflow": publish_mlflow(pipe.name, store_uri(tracking.uri, cwd),
                                      tracking.experiment, audit)}
 
 
@@ -139,7 +139,7 @@ def audit(request: AuditRequest | None = None, stages: list[str] | None = None) 
     ids_file = Path(pipe.folder) / OUT / "evaluate/mlflow.json"
     ids = json.loads(ids_file.read_text()) if ids_file.exists() else {}
     return {"metrics": metrics, "report": publish_report(pipe.name, Path(pipe.folder) / REPORT),
-            "mlflow": publish_mlflow(pipe.name, _abs_sqlite(params.tracking.uri, Path(pipe.folder)),
+            "mlflow": publish_mlflow(pipe.name, store_uri(params.tracking.uri, Path(pipe.folder)),
                                      params.tracking.experiment,
                                      ids.get("audit_id", params.audit_id()),
                                      ids.get("mlflow_run_id"))}

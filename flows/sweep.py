@@ -195,7 +195,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     base_rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
     tracking = pipe.load(pipe.params_file()).tracking
-    uri = resolve_uri(tracking.uri) if pipe.folder == "." else _abs_sqlite(tracking.uri, cwd)
+    uri = resolve_uri(tracking.uri) if pipe.folder == "." else store_uri(tracking.uri, cwd)
     names = {exp_name(axis, v, extra): v for v in values}
     keys = [axis, *(e.split("=", 1)[0] for e in extra)]
     reproduce_shared(shared_stages(cwd / "dvc.yaml", keys), str(cwd))
@@ -233,7 +233,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     return str(summary)
 
 
-def _abs_sqlite(uri: str, base: Path) -> str:
+def store_uri(uri: str, base: Path) -> str:
     """A relative sqlite URI made absolute against ``base`` (temporary experiments run in a
     copy of the repo; their audits must land in this checkout's store)."""
     import os

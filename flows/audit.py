@@ -23,7 +23,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,8 +38,7 @@ from leakaudit.html_report import REPORT
 from leakaudit.layout import OUT
 from leakaudit.pipelines import PIPELINES
 from leakaudit.pipelines import get as get_pipeline
-from leakaudit.presets import merge
-from leakaudit.settings import experiment_settings, nest, parse_sets
+from leakaudit.settings import experiment_settings, merged_params, parse_sets, set_param_args
 
 REPORTS = Path("reports")  # experiments' reports, extracted from their commits (not tracked)
 
@@ -101,8 +99,7 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
                               check=True).stdout.strip()
     tracking = pipe.load(pipe.params_file()).tracking
     reproduce_shared(shared_stages(cwd / "dvc.yaml", list(settings)), str(cwd))
-    run_experiment(name, [f"{k}={json.dumps(v)}" for k, v in settings.items()],
-                   store_uri(tracking.uri, cwd), str(cwd))
+    run_experiment(name, set_param_args(settings), store_uri(tracking.uri, cwd), str(cwd))
     row = next(r for r in experiment_rows(base_rev, cwd, pipe.metrics_file)
                if r.get("Experiment") == name)
     metrics = {k: v for k, v in row.items() if isinstance(v, int | float)
@@ -114,8 +111,7 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
     report = REPORTS / f"{name}.html"
     report.parent.mkdir(exist_ok=True)
     report.write_bytes(experiment_file(name, (cwd / REPORT).as_posix()))
-    merged = merge(yaml.safe_load(pipe.params_file().read_text()) or {}, nest(settings))
-    audit = pipe.model.model_validate(merged).audit_id()
+    audit = pipe.model.model_validate(merged_params(pipe.name, settings)).audit_id()
     return {"experiment": name, "metrics": metrics,
             "report": publish_report(pipe.name, report),
             "mlflow": publish_mlflow(pipe.name, store_uri(tracking.uri, cwd),

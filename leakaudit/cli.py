@@ -25,7 +25,7 @@ from typing import Any
 
 from leakaudit.pipelines import PIPELINES, ROOT
 from leakaudit.pipelines import get as get_pipeline
-from leakaudit.settings import experiment_settings, parse_sets
+from leakaudit.settings import experiment_settings, parse_sets, set_param_args
 
 
 def run_command(pipeline: str, settings: dict[str, Any], name: str | None) -> list[str]:
@@ -33,8 +33,8 @@ def run_command(pipeline: str, settings: dict[str, Any], name: str | None) -> li
     if not settings:
         return ["dvc", "repro"]
     cmd = ["dvc", "exp", "run"] + (["--name", name] if name else [])
-    for key, value in settings.items():
-        cmd += ["--set-param", f"{key}={json.dumps(value)}"]  # JSON is YAML: types survive
+    for arg in set_param_args(settings):
+        cmd += ["--set-param", arg]
     return cmd
 
 

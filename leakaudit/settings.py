@@ -4,6 +4,7 @@ params.yaml) before anything runs. The CLI and the Prefect flow both use this.""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,26 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def set_param_args(settings: dict[str, Any]) -> list[str]:
+    """``key=value`` arguments for `dvc exp run --set-param`; values as JSON (JSON is YAML,
+    so DVC reads back the same types)."""
+    return [f"{key}={json.dumps(value)}" for key, value in settings.items()]
+
+
+def merged_params(pipeline: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's params.yaml with the dotted ``settings`` applied (not validated)."""
+    from leakaudit.presets import merge
+
+    base = yaml.safe_load(get_pipeline(pipeline).params_file(ROOT).read_text()) or {}
+    return merge(base, nest(settings))
+
+
 def experiment_settings(pipeline: str, preset: str | None, sets: dict[str, Any]
                         ) -> dict[str, Any]:
     """The dotted settings a run applies (the preset's, then ``--set``), after validating the
     pipeline's params.yaml with them applied."""
     from leakaudit.config import ParamsError
-    from leakaudit.presets import PRESETS, merge
+    from leakaudit.presets import PRESETS
 
     pipe = get_pipeline(pipeline)
     settings: dict[str, Any] = {}
@@ -62,8 +77,7 @@ def experiment_settings(pipeline: str, preset: str | None, sets: dict[str, Any]
             raise SystemExit(f"--preset: got {preset!r}; allowed: {names}")
         settings |= flatten(yaml.safe_load(path.read_text()) or {})
     settings |= sets
-    base = yaml.safe_load(pipe.params_file(ROOT).read_text()) or {}
-    merged = merge(base, nest(settings))
+    merged = merged_params(pipeline, settings)
     source = " + ".join([str(pipe.params_file())] + ([f"preset {preset}"] if preset else [])
                         + [f"--set {k}" for k in sets])
     with tempfile.TemporaryDirectory() as tmp:  # the pipeline's own loader, its own checks

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from leakaudit.utility import MIN_GAIN
+
 M = typing.TypeVar("M", bound=BaseModel)
 
 
@@ -145,6 +147,10 @@ class ModelParams(Section):
     share_init: bool = Field(
         False, description="all models share one backbone init (the reference's side effect)"
     )
+    pretrained: str | None = Field(
+        None, description="transformer: a save_pretrained directory (or, online, a hub name) of "
+        "a BERT-style encoder every model starts from, safetensors only; its config sets the "
+        "width, depth and heads (hidden / layers / heads are ignored)")
 
     @field_validator("arch")
     @classmethod
@@ -162,6 +168,9 @@ class PrepareParams(Section):
     n_finetune_pool: int = Field(0, ge=0, description="finetuning pool size; 0 = all left")
     n_finetune_test: int = Field(300, ge=1, description="held-out downstream images")
     finetune_fraction: float = Field(0.85, gt=0.0, le=1.0)
+    balance_classes: bool = Field(
+        False, description="draw an equal number of points of every downstream class (and, when "
+        "both share one collection, the pool and pretraining test set too)")
 
 
 class Augment(Section):
@@ -260,6 +269,9 @@ class EvaluateParams(Section):
     fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001])
     bootstrap: int = Field(1000, ge=10, description="two-way cluster / hierarchical resamples")
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    min_downstream_gain: float = Field(
+        MIN_GAIN, ge=0.0, le=1.0, description="warn when the finetuned models' held-out balanced "
+        "accuracy is less than this above the majority baseline's (a model at chance)")
 
 
 class ExecutionParams(Section):
@@ -336,8 +348,15 @@ class Params(AuditParams):
                 f"{arch!r} with data.modality {d.modality!r}",
                 ("'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'")
                 + ", or 'package.module:backbone'")
-        require(arch != "transformer" or not self.model.hidden % self.model.heads, "model.heads",
+        require(arch != "transformer" or bool(self.model.pretrained)
+                or not self.model.hidden % self.model.heads, "model.heads",
                 self.model.heads, f"a divisor of model.hidden ({self.model.hidden})")
+        require(self.model.pretrained is None or (arch == "transformer" and d.modality == "text"
+                                                  and d.text.tokenizer == self.model.pretrained),
+                "model.pretrained", f"{self.model.pretrained!r} with model.arch {arch!r} and "
+                f"data.text.tokenizer {d.text.tokenizer!r}", "null, or with model.arch "
+                "'transformer' the same directory / name as data.text.tokenizer (the encoder's "
+                "own tokenizer)")
         require(self.pretrain.objective != "mlm" or arch == "transformer", "pretrain.objective",
                 f"'mlm' with model.arch {arch!r}",
                 "'supervised' (masked LM needs data.modality: text)")

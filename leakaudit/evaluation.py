@@ -117,13 +117,20 @@ def replicate_utility(stats: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+UTILITY_KEYS = ("test_accuracy", "test_balanced_accuracy", "majority_test_accuracy",
+                "majority_test_balanced_accuracy")
+
+
 def utility_metrics(stats: pd.DataFrame) -> pd.DataFrame:
-    """Held-out accuracy of the pretrained and finetuned models (mean, min, max over models)."""
+    """Held-out accuracy and balanced accuracy of the pretrained and finetuned models and of
+    their majority baselines (mean, min, max over models)."""
     rows = []
     for st, g in stats.groupby("stage"):
-        acc = g.test_accuracy
-        rows.append({"attack": "utility", "metric": f"{st}_test_accuracy",
-                     "value": float(acc.mean()), "low": float(acc.min()), "high": float(acc.max())})
+        for key in UTILITY_KEYS:
+            acc = g[key].dropna() if key in g else pd.Series(dtype=float)
+            if len(acc):
+                rows.append({"attack": "utility", "metric": f"{st}_{key}", "value":
+                             float(acc.mean()), "low": float(acc.min()), "high": float(acc.max())})
         eps = g.epsilon.dropna()
         if len(eps):  # DP-SGD finetuning: the accountant's ε (mean, min, max over models)
             rows.append({"attack": "utility", "metric": f"{st}_epsilon", "value": float(eps.mean()),

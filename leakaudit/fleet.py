@@ -25,10 +25,13 @@ from leakaudit.plugins import code_digest as plugin_digest
 from leakaudit.plugins import is_import_path
 from leakaudit.progress import progress
 from leakaudit.seeds import seed_int, torch_generator
-from leakaudit.training import accuracy, finetune, train
+from leakaudit.training import finetune, train
+from leakaudit.utility import held_out
 
 # stats keys added after a model may have been trained (older config.json files lack them)
-STATS_DEFAULTS: dict[str, Any] = {"epsilon": float("nan"), "replaced_batchnorm": False}
+STATS_DEFAULTS: dict[str, Any] = {
+    "epsilon": float("nan"), "replaced_batchnorm": False, "test_balanced_accuracy": float("nan"),
+    "majority_test_accuracy": float("nan"), "majority_test_balanced_accuracy": float("nan")}
 TIMING = "seconds"  # wall time of a training job: reported in run.json, never stored with a model
 
 
@@ -88,6 +91,10 @@ def pretrain_fingerprints(params: Params, points: pd.DataFrame, members: pd.Data
     for spec in (params.model.arch, params.data.source):  # your own code: edits retrain
         if is_import_path(spec):
             recipe[spec] = plugin_digest(spec)
+    if params.model.pretrained:  # your checkpoint: replacing it retrains
+        from leakaudit.models.pretrained import checkpoint_digest
+
+        recipe["pretrained_digest"] = checkpoint_digest(params.model.pretrained)
     return {
         int(m): fingerprint(recipe, sorted(src[g.point_id[g.trained]].tolist()))
         for m, g in members.groupby("model_id")
@@ -120,10 +127,10 @@ def pretrain_one(p: Params, data: TransferData, model_id: int, train_idx: np.nda
         res = train_mlm(model.backbone, x, p.pretrain, gen, precision=p.base.precision)
     else:
         res = train(model, x, y, p.pretrain, gen, precision=p.base.precision)
-    test_acc = accuracy(model, torch.from_numpy(data.up_x[test_idx]),
-                        torch.from_numpy(data.up_y[test_idx]))
+    test = held_out(model, torch.from_numpy(data.up_x[test_idx]),
+                    torch.from_numpy(data.up_y[test_idx]), y)
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,
-             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0,
+             **test, "seconds": time.perf_counter() - t0,
              "epsilon": float("nan"), "replaced_batchnorm": False}
     return model.state_dict(), stats
 
@@ -141,10 +148,10 @@ def finetune_one(p: Params, data: TransferData, model_id: int, pretrained: dict,
     res = finetune(model, x, y, p.finetune, torch_generator(p.base.seed, "finetune", model_id),
                    p.base.precision)
     model = res.model or model
-    test_acc = accuracy(model, torch.from_numpy(data.down_x[test_idx]),
-                        torch.from_numpy(data.down_y[test_idx]))
+    test = held_out(model, torch.from_numpy(data.down_x[test_idx]),
+                    torch.from_numpy(data.down_y[test_idx]), y)
     stats = {"train_loss": res.final_loss, "train_accuracy": res.train_accuracy,
-             "test_accuracy": test_acc, "seconds": time.perf_counter() - t0,
+             **test, "seconds": time.perf_counter() - t0,
              "epsilon": res.epsilon, "replaced_batchnorm": res.replaced_batchnorm}
     return model.state_dict(), stats
 
@@ -192,9 +199,11 @@ def pretrain_group_job(p: Params, model_ids: list[int], train_idx: list[np.ndarr
     seconds = (time.perf_counter() - t0) / len(model_ids)  # the group's time, shared out
     x_test, y_test = torch.from_numpy(data.up_x[test_idx]), torch.from_numpy(data.up_y[test_idx])
     out = []
-    for m, model, r, d, fp in zip(model_ids, models, res, directories, fps, strict=True):
+    for m, model, r, d, fp, idx in zip(model_ids, models, res, directories, fps, train_idx,
+                                       strict=True):
         st = {"train_loss": r["final_loss"], "train_accuracy": r["train_accuracy"],
-              "test_accuracy": accuracy(model, x_test, y_test), "seconds": seconds,
+              **held_out(model, x_test, y_test, torch.from_numpy(data.up_y[idx])),
+              "seconds": seconds,
               "epsilon": float("nan"), "replaced_batchnorm": False}
         store.save_model(d, model.state_dict(), {"model_id": m, "fingerprint": fp,
                                                  "stats": durable(st)}, fp)

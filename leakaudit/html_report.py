@@ -28,6 +28,7 @@ from leakaudit.pipelines import Pipeline
 from leakaudit.statistics import MIN_NEGATIVES
 from leakaudit.store import atomic_path
 from leakaudit.tables import table_meta
+from leakaudit.utility import MIN_GAIN, downstream_warning
 
 REPORT = "report.html"
 
@@ -50,6 +51,7 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;border-bottom:1px solid #eee;
 text-align:right;vertical-align:top}small{color:#666}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 .thin{color:#a33;font-style:italic}.v{white-space:nowrap}.note{color:#555;font-size:.92em}code{font-size:.92em}
+.warn{background:#fdecea;border-left:4px solid #c0392b;padding:.5em 1em}
 .plots{display:flex;flex-wrap:wrap;gap:1em}.plots svg{max-width:520px;height:auto}
 """
 
@@ -216,6 +218,10 @@ def build(pipe: Pipeline, folder: Path) -> str:
     aucs = {k: v["auc"] for k, v in m.items() if isinstance(v, dict) and "auc" in v}
     parts = [f"<h1>leakaudit: the <code>{esc(pipe.name)}</code> audit</h1>",
              f"<p>{esc(THREAT[pipe.family])}</p>"]
+    if pipe.family == "tmi":
+        gain = (params.get("evaluate") or {}).get("min_downstream_gain", MIN_GAIN)
+        warning = downstream_warning(m.get("utility", {}), gain)
+        parts += [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
     parts += tmi_sections(m) if pipe.family == "tmi" else backdoor_sections(m)
     parts += ['<h2>ROC curves (log-log)</h2><div class="plots">',
               roc_svg(folder / PLOTS / "roc.csv", aucs, pipe.name), "</div>"]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from leakaudit.statistics import MIN_NEGATIVES
+from leakaudit.utility import MIN_GAIN, downstream_warning
 
 GROUPS = ("utility", "null", "replicates")
 
@@ -24,9 +25,10 @@ def cell(m: dict, key: str) -> str:
     return f"{m[key]:.3f} [{m[key + '_low']:.3f}, {m[key + '_high']:.3f}]{ev}"
 
 
-def render(metrics: dict) -> str:
+def render(metrics: dict, warning: str | None = None) -> str:
     """One line per attack: mean over replicates with intervals, the null control's AUC, the
-    paired AUC difference to TMI; then each replicate's AUCs and the utility."""
+    paired AUC difference to TMI; then each replicate's AUCs, the utility and ``warning``
+    (:func:`leakaudit.utility.downstream_warning`)."""
     attacks = [a for a in metrics if a not in GROUPS and not a.endswith("_vs")]
     tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in metrics[a]
                    if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
@@ -48,12 +50,15 @@ def render(metrics: dict) -> str:
     for k, v in metrics.get("utility", {}).items():
         if not k.endswith(("_low", "_high")):
             lines.append(f"utility: {k} {v:.3f}")
+    if warning:
+        lines.append(f"WARNING: {warning}")
     return "\n".join(lines)
 
 
 def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "metrics.json")
-    print(render(json.loads(path.read_text())))
+    metrics = json.loads(path.read_text())
+    print(render(metrics, downstream_warning(metrics.get("utility", {}), MIN_GAIN)))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,12 @@ MODEL_STATS = DataFrameSchema(
         "train_loss": Column("float64"),
         "train_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
         "test_accuracy": Column("float64", Check.in_range(0.0, 1.0)),
+        # held-out balanced accuracy, and both accuracies of the majority baseline
+        # (NaN for models trained before they were recorded)
+        "test_balanced_accuracy": Column("float64", Check.in_range(0.0, 1.0), nullable=True),
+        "majority_test_accuracy": Column("float64", Check.in_range(0.0, 1.0), nullable=True),
+        "majority_test_balanced_accuracy": Column("float64", Check.in_range(0.0, 1.0),
+                                                  nullable=True),
         "epsilon": Column("float64", nullable=True),
         "replaced_batchnorm": Column(bool),
     },

@@ -27,6 +27,7 @@ from typing import Any
 from leakaudit.config import Params, TrackingParams
 from leakaudit.layout import MODELS, OUT, PLOTS, REPLICATE_STAGES, read_record, replicate_dir
 from leakaudit.store import WEIGHTS, model_dir, read_json, write_json
+from leakaudit.utility import downstream_warning
 
 MLFLOW_IDS = OUT / "evaluate" / "mlflow.json"  # run ids or the failure: not a DVC output
 
@@ -87,10 +88,13 @@ def log_audit(
     aid = audit_id(params)
     client = mlflow.MlflowClient()
     ids: dict[str, Any] = {"audit_id": aid, "stages": {}}
-    with mlflow.start_run(run_name=f"audit-{aid}", tags={
-        "audit_id": aid, "kind": "audit", "git_commit": _git_commit(),
-        "data.source": params.data.source,
-    }) as parent:
+    tags = {"audit_id": aid, "kind": "audit", "git_commit": _git_commit(),
+            "data.source": params.data.source}
+    utility = {k.removeprefix("utility."): v for k, v in metrics.items()
+               if k.startswith("utility.")}
+    if warning := downstream_warning(utility, params.evaluate.min_downstream_gain):
+        tags["warning"] = warning  # a degenerate finetuned model, visible in the runs list
+    with mlflow.start_run(run_name=f"audit-{aid}", tags=tags) as parent:
         ids["mlflow_run_id"] = parent.info.run_id
         mlflow.log_params(flatten(params.model_dump(exclude=set(params.NOT_AUDITED))))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})

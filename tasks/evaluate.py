@@ -2,6 +2,8 @@
 over replicates, the null control, paired comparisons, utility, ROC plots; then the MLflow
 record (after every output is written: a tracking outage loses nothing)."""
 
+import sys
+
 import pandas as pd
 
 from leakaudit.evaluation import audit_tables, replicate_utility, summary_json
@@ -10,6 +12,7 @@ from leakaudit.plots import write_roc
 from leakaudit.report import render
 from leakaudit.store import write_json
 from leakaudit.tracking import check_reachable, flatten, publish_audit
+from leakaudit.utility import downstream_warning
 from tasks._stage import stage
 
 # the params sections this stage reads (its dvc.yaml params must cover them)
@@ -39,7 +42,10 @@ def main() -> None:
         s.timings |= {"tracking": ids["status"], "tracking_seconds": ids.get("tracking_seconds")}
         s.metrics |= {k: v for k, v in flatten(summary).items()
                       if v is not None and k.count(".") == 1 and k.endswith(".auc")}
-        print(render(summary))
+        warning = downstream_warning(summary.get("utility", {}), p.evaluate.min_downstream_gain)
+        print(render(summary, warning))
+        if warning:
+            print(f"WARNING: {warning}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -103,13 +103,32 @@ def _evaluate(repo: Path, uri: str) -> tuple[subprocess.CompletedProcess, float]
     return proc, time.perf_counter() - t0
 
 
+def _assert_warning_tagged(repo: Path, uri: str, stderr: str) -> None:
+    """The degenerate-model warning reaches stderr and the audit run's `warning` tag alike."""
+    import mlflow
+
+    from leakaudit.utility import downstream_warning
+
+    utility = json.loads((repo / "metrics.json").read_text())["utility"]
+    gain = yaml.safe_load((repo / "params.yaml").read_text())["evaluate"]["min_downstream_gain"]
+    expected = downstream_warning(utility, gain)
+    run = mlflow.MlflowClient(uri).search_runs(
+        [e.experiment_id for e in mlflow.MlflowClient(uri).search_experiments()],
+        "tags.kind = 'audit'")[0]
+    assert expected and "finetuned model is at chance" in expected
+    assert run.data.tags.get("warning") == expected
+    assert f"WARNING: {expected}" in stderr
+
+
 def test_tracking_outage_completes_the_audit_and_replays_later(audited, tmp_path):
     import shutil
 
     repo = tmp_path / "outage"
     shutil.copytree(audited, repo)
+    set_yaml(repo / "params.yaml", evaluate={"min_downstream_gain": 1.0})  # always warns
     ok, t_ok = _evaluate(repo, f"sqlite:///{tmp_path / 'ok.db'}")
     assert ok.returncode == 0, ok.stderr[-2000:]
+    _assert_warning_tagged(repo, f"sqlite:///{tmp_path / 'ok.db'}", ok.stderr)
     hole = Blackhole()
     try:
         (repo / "metrics.json").unlink()

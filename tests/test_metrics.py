@@ -58,3 +58,36 @@ def test_report_flags_thin_low_fpr_evidence_and_shows_comparisons():
     assert "0.036" not in out and "n/a: 9 neg < 20" in out  # never printed as a plain number
     assert "0.501 [0.480, 0.520]" in out and "+0.020 [-0.010, +0.050]" in out
     assert "seed-1: AUC tmi 0.810" in out and "finetune_test_accuracy 0.700" in out
+
+
+def test_utility_against_the_majority_baseline_and_the_chance_warning():
+    import torch
+    from torch import nn
+
+    from leakaudit.report import render
+    from leakaudit.utility import balanced_accuracy, downstream_warning, held_out
+
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2])
+    assert balanced_accuracy(y, np.zeros_like(y)) == pytest.approx(1 / 3)
+    assert balanced_accuracy(y, y) == 1.0
+
+    class Fixed(nn.Module):  # predicts class 0 always: accuracy 0.6, balanced 1/3
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return torch.tensor([[1.0, 0.0, 0.0]]).repeat(len(x), 1) + self.w
+
+    st = held_out(Fixed(), torch.zeros(10, 2), torch.from_numpy(y), torch.tensor([0, 0, 1]))
+    assert st["test_accuracy"] == pytest.approx(0.6) == st["majority_test_accuracy"]
+    assert st["test_balanced_accuracy"] == pytest.approx(1 / 3)
+    assert st["majority_test_balanced_accuracy"] == pytest.approx(1 / 3)
+    at_chance = {"finetune_test_balanced_accuracy": 0.30,
+                 "finetune_majority_test_balanced_accuracy": 0.25}
+    warning = downstream_warning(at_chance, 0.15)
+    assert warning.startswith("the finetuned model is at chance") and "+0.050" in warning
+    useful = at_chance | {"finetune_test_balanced_accuracy": 0.45}
+    assert downstream_warning(useful, 0.15) is None
+    assert downstream_warning({"finetune_test_accuracy": 0.7}, 0.15) is None  # not measured
+    assert "WARNING: the finetuned" in render({"utility": at_chance}, warning)

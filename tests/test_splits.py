@@ -74,3 +74,30 @@ def test_finetune_subsets_fraction_and_seed():
     assert sub.equals(finetune_subsets(pts, P, seed=0))
     a, b = (set(sub[sub.model_id == m].point_id) for m in (0, 1))
     assert a != b
+
+
+def test_balanced_classes_draw_every_downstream_class_equally():
+    """balance_classes: the downstream roles (and, sharing one collection, the pool) hold the
+    classes in about equal shares although the source is skewed; off, nothing changes."""
+    from dataclasses import replace
+
+    data = load(0.3, 0)
+    skewed = np.r_[np.flatnonzero(data.down_y == 0), np.flatnonzero(data.down_y != 0)[:300]]
+    data = replace(data, up_x=data.up_x[skewed], up_y=data.up_y[skewed],
+                   down_x=data.down_x[skewed], down_y=data.down_y[skewed])  # class 0: ~40 %
+    p = P.model_copy(update={"n_pool": 100, "n_challenge": 20, "n_finetune_pool": 60})
+    plain = assign_roles(data, p, seed=0)
+    even = assign_roles(data, p.model_copy(update={"balance_classes": True}), seed=0)
+    assert plain.equals(assign_roles(data, p, seed=0))  # the default draws are untouched
+
+    def share0(pts, role):
+        src = pts.source_index[pts.role == role]
+        return (data.down_y[src] == 0).mean()
+
+    assert share0(plain, "finetune") > 0.3 and share0(plain, "pool") > 0.3
+    assert share0(even, "finetune") < 0.3 and share0(even, "pool") < 0.3
+    for role in ("finetune", "finetune_test", "pool"):
+        src = even.source_index[even.role == role]
+        counts = np.bincount(data.down_y[src], minlength=5)
+        assert counts.min() > 0.4 * counts.mean()  # every class present in a fair share
+    assert even.source_index.is_unique

@@ -33,6 +33,17 @@ def balanced_mask(n_points: int, n_models: int, seed: int, purpose: str) -> np.n
     return mask
 
 
+def balanced_order(order: np.ndarray, labels: np.ndarray, g: np.random.Generator) -> np.ndarray:
+    """The first n points of every class in ``order`` (n = the rarest class's count), in a
+    fresh seeded order: every prefix then holds the classes in about equal shares."""
+    if not len(order):
+        return order
+    y = labels[order]
+    classes, counts = np.unique(y, return_counts=True)
+    keep = np.concatenate([np.flatnonzero(y == c)[: counts.min()] for c in classes])
+    return g.permutation(order[np.sort(keep)])
+
+
 def _need(what: str, need: int, have: int) -> None:
     if need > have:
         raise ValueError(f"prepare: {what} needs {need} images but the source has {have}")
@@ -50,6 +61,8 @@ def assign_roles(data: TransferData, p: PrepareParams, seed: int) -> pd.DataFram
         }))
 
     up_perm = g.permutation(len(data.up_y))
+    if p.balance_classes and data.same_collection:
+        up_perm = balanced_order(up_perm, data.down_y, g)
     n_up = p.n_pool + p.n_pretrain_test
     _need("pool + pretrain test", n_up, len(up_perm))
     block("up", up_perm[: p.n_pool], data.up_y, "pool")
@@ -58,6 +71,8 @@ def assign_roles(data: TransferData, p: PrepareParams, seed: int) -> pd.DataFram
         down_perm = up_perm[n_up:]
     else:
         down_perm = g.permutation(len(data.down_y))
+        if p.balance_classes:
+            down_perm = balanced_order(down_perm, data.down_y, g)
     n_ft = p.n_finetune_pool or len(down_perm) - p.n_finetune_test
     _need("finetune test + pool", p.n_finetune_test + n_ft, len(down_perm))
     block("down", down_perm[: p.n_finetune_test], data.down_y, "finetune_test")

@@ -6,6 +6,7 @@ Ids 0–3 are reserved in the local tokenizers: 0 pad, 1 mask (token-masking vie
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,19 +54,31 @@ def encode_bpe(texts: Sequence[str], max_len: int, vocab_size: int,
 
 
 def encode_pretrained(texts: Sequence[str], max_len: int, name: str) -> tuple[np.ndarray, int]:
-    """A tokenizer by hub name or local directory (``transformers.AutoTokenizer``); its own pad
-    id is mapped to 0 so padding masks work the same. Online, or offline from a saved copy."""
+    """A tokenizer by hub name or local directory (``transformers.AutoTokenizer``); its pad and
+    mask ids are moved to 0 and 1 (:func:`reserved_permutation`) so padding masks and masking
+    views work the same. Online, or offline from a saved copy."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(name)
     enc = tok(list(texts), truncation=True, max_length=max_len, padding="max_length")
     ids = np.asarray(enc["input_ids"], dtype=np.int64)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    if pad != PAD:  # swap the two ids so 0 means padding everywhere
-        zero = ids == PAD
-        ids[ids == pad] = PAD
-        ids[zero] = pad
-    return ids, len(tok)
+    return reserved_permutation(name)[ids], len(tok)
+
+
+@functools.lru_cache(maxsize=4)
+def reserved_permutation(name: str) -> np.ndarray:
+    """Id map of tokenizer ``name``: its pad id swapped with 0, then its mask id (if any) with 1;
+    every other id kept. A pretrained encoder's embedding rows get the same map
+    (:func:`leakaudit.models.pretrained.load_encoder`), so it reads the same tokens."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(name)
+    perm = np.arange(len(tok), dtype=np.int64)
+    for reserved, own in ((PAD, tok.pad_token_id), (MASK, tok.mask_token_id)):
+        if own is not None:  # the old id now at `reserved` takes own's place
+            other = int(np.flatnonzero(perm == reserved)[0])
+            perm[other], perm[own] = perm[own], reserved
+    return perm
 
 
 def _pack(seqs: list[list[int]], max_len: int) -> np.ndarray:

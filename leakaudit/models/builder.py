@@ -49,8 +49,8 @@ def build_model(p: ModelParams, image_shape: tuple[int, ...], n_classes: int,
     elif p.arch == "transformer":
         if vocab_size <= 0:
             raise ValueError("model.arch 'transformer' needs token-id data (data.modality: text)")
-        backbone = TextEncoder(vocab_size, image_shape[0], p.hidden, p.layers,
-                                          p.heads, p.feature_dim)
+        backbone = TextEncoder(vocab_size, image_shape[0], p.hidden, p.layers, p.heads,
+                               p.feature_dim, p.pretrained)
     elif p.arch == "mlp":
         backbone = mlp_backbone(int(torch.tensor(image_shape).prod()), p.hidden, p.feature_dim)
     elif p.arch == "cnn":

@@ -5,11 +5,12 @@ a checkpoint is exactly what this tool distrusts, so it is never unpickled."""
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from leakaudit.store import dir_digest
 
 
 @functools.lru_cache(maxsize=2)
@@ -58,10 +59,4 @@ def load_encoder(name: str, max_len: int) -> tuple[nn.Module, int]:
 def checkpoint_digest(name: str) -> str:
     """SHA-256 of a local checkpoint directory's files (so replacing it retrains every model);
     a hub name stands for itself (pin a revision by saving a copy)."""
-    root = Path(name)
-    if not root.is_dir():
-        return name
-    h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:16]
+    return dir_digest(name) if Path(name).is_dir() else name

@@ -157,8 +157,3 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) ->
     out = [model(x[i : i + batch_size].to(device)).float().cpu()
            for i in range(0, len(x), batch_size)]
     return torch.cat(out)
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Top-1 accuracy in eval mode."""
-    return (predict_logits(model, x).argmax(1) == y).float().mean().item()

@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 
 audit: install
 	dvc repro
-	python -m leakaudit.report
+	python -m leakaudit.tmi.report
 
 flow: install
 	python -m flows.audit

@@ -27,26 +27,22 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from leakaudit.attacks.features import scaled_logodds  # noqa: E402
-from leakaudit.attacks.lira import adapted_lira, gaussian_lr  # noqa: E402
-from leakaudit.attacks.registry import AttackInputs, build_inputs  # noqa: E402
-from leakaudit.attacks.threshold import confidence_threshold  # noqa: E402
-from leakaudit.attacks.tmi import tmi_scores  # noqa: E402
-from leakaudit.config import Params, load_params  # noqa: E402
-from leakaudit.layout import OUT, replicate_dir  # noqa: E402
-from leakaudit.pipelines import TMI_TABLES  # noqa: E402
-from leakaudit.seeds import torch_generator  # noqa: E402
-from leakaudit.signals import to_arrays  # noqa: E402
-from leakaudit.tables import read_table  # noqa: E402
+from leakaudit.core.seeds import torch_generator  # noqa: E402
+from leakaudit.core.tables import read_table  # noqa: E402
+from leakaudit.tmi.attacks.features import scaled_logodds  # noqa: E402
+from leakaudit.tmi.attacks.inputs import AttackInputs, build_inputs  # noqa: E402
+from leakaudit.tmi.attacks.lira import adapted_lira, gaussian_lr  # noqa: E402
+from leakaudit.tmi.attacks.threshold import confidence_threshold  # noqa: E402
+from leakaudit.tmi.attacks.tmi import tmi_scores  # noqa: E402
+from leakaudit.tmi.params import Params, load_params  # noqa: E402
+from leakaudit.tmi.pipeline import PIPELINE  # noqa: E402
+from leakaudit.tmi.signals import to_arrays  # noqa: E402
 
 
 def load(repo: Path, seed: int, p: Params) -> tuple[AttackInputs, np.ndarray]:
     """One replicate's attack inputs and each challenge point's source index."""
-    out = replicate_dir(repo / OUT, seed)
-
     def table(name: str, **fields: str):
-        t = TMI_TABLES[name]
-        return read_table(t.path(out, **fields), t.schema)
+        return read_table(PIPELINE.path(name, seed, repo, **fields), PIPELINE.table(name).schema)
 
     points, members = table("points"), table("membership")
     fin = to_arrays(table("signals", view="finetuned"))
@@ -110,7 +106,7 @@ def main() -> None:
     p = load_params(args.repo / "params.yaml")
     data = None
     if p.data.source == "wordnet" or p.data.modality == "text":
-        from leakaudit.data import load_source
+        from leakaudit.tmi.data import load_source
 
         data = load_source(p)
     rows: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}

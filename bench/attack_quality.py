@@ -108,7 +108,7 @@ def main() -> None:
     args = ap.parse_args()
     repo = copy_repo(args.keep or Path(tempfile.mkdtemp(prefix="bench-quality-")))
     if args.preset:
-        from leakaudit.presets import apply
+        from leakaudit.core.presets import apply
 
         apply(args.preset, repo / "params.yaml")
     if args.seeds:
@@ -117,7 +117,7 @@ def main() -> None:
         key, value = item.split("=", 1)
         set_params(repo / "params.yaml", **{key: yaml.safe_load(value)})
     wall = timed([str(BIN / "dvc"), "repro"], repo)
-    from leakaudit.tables import read_table
+    from leakaudit.core.tables import read_table
 
     m = read_table(repo / "outputs/evaluate/metrics.parquet", "audit_metrics")
     comp = read_table(repo / "outputs/evaluate/comparisons.parquet", "audit_comparisons")

@@ -31,9 +31,10 @@ from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
 from leakaudit.backdoor.analysis import BEST, candidate_scores  # noqa: E402
 from leakaudit.backdoor.evaluation import evaluation_tables, read_run  # noqa: E402
-from leakaudit.layout import read_record  # noqa: E402
-from leakaudit.pipelines import family  # noqa: E402
-from leakaudit.pipelines import get as get_pipeline  # noqa: E402
+from leakaudit.backdoor.pipeline import BackdoorPipeline  # noqa: E402
+from leakaudit.core.layout import read_record  # noqa: E402
+from leakaudit.core.registry import get as get_pipeline  # noqa: E402
+from leakaudit.core.registry import of_kind  # noqa: E402
 
 METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 
@@ -41,7 +42,7 @@ METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    ap.add_argument("--pipeline", choices=family("backdoor"), default="backdoor")
+    ap.add_argument("--pipeline", choices=of_kind(BackdoorPipeline), default="backdoor")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                     help="replicates (seed 0 is the tuning seed: report on others)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the runs under DIR/seed-<s>")

@@ -18,10 +18,11 @@ from pathlib import Path
 import psutil
 import torch
 
-from leakaudit import fleet, store
-from leakaudit.config import load_params
-from leakaudit.data import load_source
-from leakaudit.data.splits import assign_roles, membership
+from leakaudit.core import store
+from leakaudit.tmi import fleet
+from leakaudit.tmi.data import load_source
+from leakaudit.tmi.data.splits import assign_roles, membership
+from leakaudit.tmi.params import load_params
 
 MODES = [("sequential", {}), ("threads", {"workers": 2}), ("processes", {"workers": 2}),
          ("dask", {"workers": 2})]
@@ -123,7 +124,9 @@ def audit_metrics() -> None:
                         f"execution.executor={mode}"], check=True, capture_output=True)
         rows[mode] = json.loads(Path("metrics.json").read_text())
     print("\ndefault audit, attack AUC and TPR@1%FPR: sequential vs batched (G=16) pretraining")
-    for attack in ("tmi", "lira", "lira_diag", "threshold", "whitebox_lira"):
+    from leakaudit.tmi.attacks.registry import ATTACKS
+
+    for attack in ATTACKS:
         a, b = rows["sequential"][attack], rows["batched"][attack]
         print(f"{attack:<14} AUC {a['auc']:.4f} vs {b['auc']:.4f}   "
               f"TPR@1% {a['tpr_at_1pct_fpr']:.3f} vs {b['tpr_at_1pct_fpr']:.3f}")

@@ -19,13 +19,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from leakaudit.attacks.features import scaled_logodds
-from leakaudit.attacks.registry import build_inputs
-from leakaudit.attacks.tmi import tmi_scores
-from leakaudit.config import load_params
-from leakaudit.metrics import auc, roc
-from leakaudit.signals import to_arrays
-from leakaudit.tables import read_table
+from leakaudit.core.metrics import auc, roc
+from leakaudit.core.tables import read_table
+from leakaudit.tmi.attacks.features import scaled_logodds
+from leakaudit.tmi.attacks.inputs import build_inputs
+from leakaudit.tmi.attacks.tmi import tmi_scores
+from leakaudit.tmi.params import load_params
+from leakaudit.tmi.signals import to_arrays
 
 
 def one_by_one(u: np.ndarray, member: np.ndarray, shadows: np.ndarray,

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, copy_repo, env, timed  # noqa: E402
 
 from flows.server import prefect_server  # noqa: E402
-from leakaudit.layout import read_record  # noqa: E402
+from leakaudit.core.layout import read_record  # noqa: E402
 
 # per replicate, then evaluate once
 STAGES = ["prepare", "pretrain", "finetune", "query", "attack"]

@@ -1,7 +1,7 @@
 """How long the HTML report takes, per audit, beside what the audit itself computed.
 
 For each pipeline with results in this checkout: the median of ``--repeats`` in-process
-builds (`leakaudit.html_report.build`), the median wall of the whole report stage process
+builds (`leakaudit.core.html_report.build`), the median wall of the whole report stage process
 (`python -m tasks.report`, imports included; its output is identical, so DVC state is not
 disturbed), and that process as a share of the audit's recorded stage compute.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, timed  # noqa: E402
 
-from leakaudit.html_report import build  # noqa: E402
-from leakaudit.layout import read_record  # noqa: E402
-from leakaudit.pipelines import PIPELINES  # noqa: E402
+from leakaudit.core.html_report import build  # noqa: E402
+from leakaudit.core.layout import read_record  # noqa: E402
+from leakaudit.core.registry import PIPELINES  # noqa: E402
 
 
 def audit_compute(folder: Path) -> float:

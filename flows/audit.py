@@ -34,11 +34,11 @@ from flows.sweep import (
     shared_stages,
     store_uri,
 )
-from leakaudit.html_report import REPORT
-from leakaudit.layout import OUT
-from leakaudit.pipelines import PIPELINES
-from leakaudit.pipelines import get as get_pipeline
-from leakaudit.settings import experiment_settings, merged_params, parse_sets, set_param_args
+from leakaudit.core.html_report import REPORT
+from leakaudit.core.registry import PIPELINES
+from leakaudit.core.registry import get as get_pipeline
+from leakaudit.core.settings import experiment_settings, merged_params, parse_sets, set_param_args
+from leakaudit.core.tracking import MLFLOW_IDS
 
 REPORTS = Path("reports")  # experiments' reports, extracted from their commits (not tracked)
 
@@ -67,13 +67,7 @@ class AuditRequest(BaseModel):
         """The dotted params this run sets, validated against the pipeline's params.yaml."""
         sets = parse_sets(self.overrides)
         if self.seeds is not None:
-            if PIPELINES[self.pipeline].family == "tmi":
-                sets["replicates.seeds"] = self.seeds
-            elif len(self.seeds) == 1:
-                sets["base.seed"] = self.seeds[0]
-            else:
-                raise ValueError(f"seeds: got {self.seeds}; allowed: one seed for the "
-                                 f"{self.pipeline} audit (replicate with bench/backdoor.py)")
+            sets |= get_pipeline(self.pipeline).seed_settings(self.seeds)
         return experiment_settings(self.pipeline, self.preset, sets)
 
 
@@ -111,7 +105,7 @@ def run_settings(pipe: Any, settings: dict[str, Any], name: str | None) -> dict:
     report = REPORTS / f"{name}.html"
     report.parent.mkdir(exist_ok=True)
     report.write_bytes(experiment_file(name, (cwd / REPORT).as_posix()))
-    audit = pipe.model.model_validate(merged_params(pipe.name, settings)).audit_id()
+    audit = pipe.params.model_validate(merged_params(pipe.name, settings)).audit_id()
     return {"experiment": name, "metrics": metrics,
             "report": publish_report(pipe.name, report),
             "mlflow": publish_mlflow(pipe.name, store_uri(tracking.uri, cwd),
@@ -129,10 +123,8 @@ def audit(request: AuditRequest | None = None, stages: list[str] | None = None) 
     params = pipe.load(pipe.params_file())
     for name in stages or pipe.dvc_stages(params):
         dvc_stage(name, force=request.force)
-    table = pipe.metrics_table
-    metrics = publish_metrics(f"{pipe.name}-audit-metrics",
-                              str(table.path(Path(pipe.folder) / OUT)), table.schema)
-    ids_file = Path(pipe.folder) / OUT / "evaluate/mlflow.json"
+    metrics = publish_metrics(f"{pipe.name}-audit-metrics", pipe.name)
+    ids_file = Path(pipe.folder) / MLFLOW_IDS
     ids = json.loads(ids_file.read_text()) if ids_file.exists() else {}
     return {"metrics": metrics, "report": publish_report(pipe.name, Path(pipe.folder) / REPORT),
             "mlflow": publish_mlflow(pipe.name, store_uri(params.tracking.uri, Path(pipe.folder)),

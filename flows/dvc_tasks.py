@@ -55,16 +55,15 @@ def dvc_stage(name: str, force: bool = False) -> list[str]:
 
 
 @task(name="publish-metrics")
-def publish_metrics(key: str, path: str = "outputs/evaluate/metrics.parquet",
-                    table_name: str = "metrics") -> dict:
-    """Publish the metrics table as a Prefect table artifact and return it as a dict."""
-    from leakaudit.tables import read_table
+def publish_metrics(key: str, pipeline: str) -> dict:
+    """Publish the pipeline's headline metrics rows as a Prefect table artifact and return
+    them as a dict."""
+    from leakaudit.core.registry import get as get_pipeline
+    from leakaudit.core.tables import read_table
 
-    table = read_table(path, table_name)
-    if "replicate" in table:  # the headline rows: means over replicates
-        table = table[table.replicate == -1]
-    if "labels" in table:  # the TMI audit: real membership labels, not the null control
-        table = table[table.labels == "membership"]
+    pipe = get_pipeline(pipeline)
+    table = pipe.headline_rows(read_table(pipe.path("metrics", root=Path(pipe.folder)),
+                                          pipe.table("metrics").schema))
     rows = [{k: ((None if v != v else round(v, 4)) if isinstance(v, float) else v)
              for k, v in r.items()} for r in table.to_dict("records")]
     create_table_artifact(key=key, table=rows, description="Audit metrics with 95% intervals")

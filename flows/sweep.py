@@ -32,7 +32,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from flows.dvc_tasks import ensure_env
-from leakaudit.pipelines import PIPELINES
+from leakaudit.core.registry import PIPELINES
 
 
 def exp_name(axis: str, value: str, extra: list[str]) -> str:
@@ -159,7 +159,7 @@ def experiment_rows(base_rev: str, cwd: Path, metrics_file: str = "metrics.json"
     flat ``dvc.api.exp_show`` merges every pipeline's files and renames colliding keys)."""
     import json
 
-    from leakaudit.tracking import flatten
+    from leakaudit.core.tracking import flatten
 
     ensure_env()
     out = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json", "--rev",
@@ -183,10 +183,8 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
           pipeline: str = "tmi") -> str:
     """Run every value of ``axis`` as an experiment of ``pipeline`` (any registered audit);
     write and publish the summary; return the summary table's path."""
-    import importlib
-
-    from leakaudit.pipelines import get as get_pipeline
-    from leakaudit.tracking import resolve_uri
+    from leakaudit.core.registry import get as get_pipeline
+    from leakaudit.core.tracking import resolve_uri
 
     pipe = get_pipeline(pipeline)
     extra = extra or []
@@ -206,7 +204,7 @@ def sweep(axis: str, values: list[str], extra: list[str] | None = None,
     curves = cwd / "sweeps/plots" / f"{axis}.png"
     for d in (summary.parent, curves.parent):
         d.mkdir(parents=True, exist_ok=True)
-    summariser = importlib.import_module(pipe.summariser)
+    summariser = pipe.sweeps()
     table = summariser.summarise(rows, axis, names)
     if table.empty:
         raise RuntimeError(f"no metrics found for experiments {sorted(names)}")

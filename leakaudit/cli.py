@@ -8,6 +8,7 @@
     leakaudit presets list | apply NAME
     leakaudit sweep attack.n_shadows 8 16 32        # = python -m flows.sweep …
     leakaudit flow [--pipeline P]                   # = python -m flows.audit … (Prefect)
+    leakaudit pipelines sync | check                # write / check every dvc.yaml
 
 Works from any directory of the checkout. ``run`` with a preset or ``--set`` validates the
 resulting params (the same dotted-key errors as params.yaml) before DVC starts, then runs them
@@ -23,9 +24,9 @@ import subprocess
 import sys
 from typing import Any
 
-from leakaudit.pipelines import PIPELINES, ROOT
-from leakaudit.pipelines import get as get_pipeline
-from leakaudit.settings import experiment_settings, parse_sets, set_param_args
+from leakaudit.core.registry import PIPELINES, ROOT
+from leakaudit.core.registry import get as get_pipeline
+from leakaudit.core.settings import experiment_settings, parse_sets, set_param_args
 
 
 def run_command(pipeline: str, settings: dict[str, Any], name: str | None) -> list[str]:
@@ -45,14 +46,7 @@ def report(pipeline: str) -> str:
     if not path.exists():
         raise SystemExit(f"{path.relative_to(ROOT)}: no results yet; run `leakaudit run "
                          f"--pipeline {pipeline}`")
-    metrics = json.loads(path.read_text())
-    if pipe.family == "backdoor":
-        from leakaudit.backdoor.report import render_backdoor
-
-        return render_backdoor(metrics)
-    from leakaudit.report import render
-
-    return render(metrics)
+    return pipe.render(json.loads(path.read_text()))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("presets", help="list presets or merge one into its params.yaml")
     pr.add_argument("action", choices=["list", "apply"])
     pr.add_argument("name", nargs="?")
+    pl = sub.add_parser("pipelines", help="write (sync) or check every pipeline's dvc.yaml "
+                        "against its declaration (leakaudit/core/dvcfile.py)")
+    pl.add_argument("action", choices=["sync", "check"])
     sub.add_parser("sweep", help="sweep one params axis (python -m flows.sweep --help)",
                    add_help=False)
     sub.add_parser("flow", help="run an audit as a Prefect flow (python -m flows.audit --help)",
@@ -92,11 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = _parser().parse_args(argv)
     if args.cmd == "report" and args.index:
-        from leakaudit.report_index import write_index
+        from leakaudit.core.report_index import write_index
 
         print(f"index: {write_index()}")
     elif args.cmd == "report":
         print(report(args.pipeline))
+    elif args.cmd == "pipelines":
+        from leakaudit.core.dvcfile import main as dvcfile
+
+        return dvcfile([args.action])
     elif args.cmd == "presets":
         from leakaudit import presets
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             presets.apply(args.name, path)
             print(f"applied preset {args.name} to {path}")
     else:
-        from leakaudit.config import ParamsError
+        from leakaudit.core.params import ParamsError
 
         try:
             settings = experiment_settings(args.pipeline, args.preset, parse_sets(args.set))

@@ -4,18 +4,15 @@ membership labels and under ``attack.null_draws`` independent random labellings 
 import numpy as np
 import pandas as pd
 
-from leakaudit.attacks import run_attack
-from leakaudit.attacks.registry import build_inputs, label_sets
-from leakaudit.progress import progress
-from leakaudit.signals import expect_grid, to_arrays
+from leakaudit.core.progress import progress
+from leakaudit.tmi.attacks.inputs import build_inputs, label_sets
+from leakaudit.tmi.attacks.registry import ATTACKS, run_attack
+from leakaudit.tmi.signals import expect_grid, to_arrays
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = ("base", "attack")
 
 
 def main() -> None:
-    with stage("attack", SECTIONS) as s:
+    with stage("attack") as s:
         p = s.params
         points, members = s.read("points"), s.read("membership")
         models = np.sort(members.model_id.unique())
@@ -26,7 +23,8 @@ def main() -> None:
                                str(s.path("signals", view=view)))
 
         fin = signals("finetuned")
-        pre = signals("pretrained") if "whitebox_lira" in p.attack.attacks else None
+        pre = (signals("pretrained") if any(ATTACKS[a].white_box for a in p.attack.attacks)
+               else None)
         inputs = build_inputs(fin, members, points, p.attack.n_victims, p.base.seed, pre)
         vict = inputs.victims
         frames = []

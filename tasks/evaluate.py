@@ -6,21 +6,19 @@ import sys
 
 import pandas as pd
 
-from leakaudit.evaluation import audit_tables, replicate_utility, summary_json
-from leakaudit.layout import PLOTS
-from leakaudit.plots import write_roc
-from leakaudit.report import render
-from leakaudit.store import write_json
-from leakaudit.tracking import check_reachable, flatten, publish_audit
-from leakaudit.utility import downstream_warning
+from leakaudit.core.layout import PLOTS
+from leakaudit.core.plots import write_roc
+from leakaudit.core.store import write_json
+from leakaudit.core.tracking import check_reachable, flatten
+from leakaudit.tmi.evaluation import audit_tables, replicate_utility, summary_json
+from leakaudit.tmi.report import render
+from leakaudit.tmi.tracking import publish_audit
+from leakaudit.tmi.utility import downstream_warning
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = ("replicates", "data", "evaluate", "tracking")
 
 
 def main() -> None:
-    with stage("evaluate", SECTIONS, torch=False) as s:
+    with stage("evaluate") as s:
         p = s.params
         if p.tracking.enabled and p.tracking.required:
             check_reachable(p.tracking)  # fail before computing anything

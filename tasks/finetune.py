@@ -1,14 +1,12 @@
 """Stage `finetune`: every pretrained model on the downstream task (its seeded subset)."""
 
-from leakaudit import fleet, store
+from leakaudit.core import store
+from leakaudit.tmi import fleet
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = ("base", "data", "model", "finetune")
 
 
 def main() -> None:
-    with stage("finetune", SECTIONS) as s:
+    with stage("finetune") as s:
         p = s.params
         points, members = s.read("points"), s.read("membership")
         subsets = s.read("finetune_subsets")
@@ -20,8 +18,8 @@ def main() -> None:
         prints = {m: fleet.fingerprint(parents[m], recipe, subset[m].tolist()) for m in subset}
 
         stats = fleet.run_fleet(
-            s.models("finetune"), sorted(subset), prints, fleet.finetune_job,
-            lambda m, d, par: (p, m, str(store.model_dir(s.models("pretrain"), m)), parents[m],
+            s.path("finetune_models"), sorted(subset), prints, fleet.finetune_job,
+            lambda m, d, par: (p, m, str(store.model_dir(s.path("pretrain_models"), m)), parents[m],
                                subset[m], test_idx, d, prints[m], par),
             p.execution, "finetune",
         )

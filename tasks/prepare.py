@@ -1,15 +1,12 @@
 """Stage `prepare`: roles of every image, challenge points, balanced masks, finetune subsets."""
 
-from leakaudit.data import load_source
-from leakaudit.data.splits import assign_roles, finetune_subsets, membership
+from leakaudit.tmi.data import load_source
+from leakaudit.tmi.data.splits import assign_roles, finetune_subsets, membership
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = ("data", "prepare")
 
 
 def main() -> None:
-    with stage("prepare", SECTIONS, torch=False) as s:
+    with stage("prepare") as s:
         p = s.params
         data = load_source(p)
         points = assign_roles(data, p.prepare, p.base.seed)

@@ -1,14 +1,11 @@
 """Stage `pretrain`: M models, each on its half of the pretraining pool."""
 
-from leakaudit import fleet
+from leakaudit.tmi import fleet
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = fleet.PRETRAIN_SECTIONS
 
 
 def main() -> None:
-    with stage("pretrain", SECTIONS) as s:
+    with stage("pretrain") as s:
         p = s.params
         points, members = s.read("points"), s.read("membership")
         src = points.set_index("point_id").source_index
@@ -17,7 +14,7 @@ def main() -> None:
                      for m, g in members.groupby("model_id")}
         prints = fleet.pretrain_fingerprints(p, points, members)
         stats = fleet.run_fleet(
-            s.models("pretrain"), sorted(train_idx), prints, fleet.pretrain_job,
+            s.path("pretrain_models"), sorted(train_idx), prints, fleet.pretrain_job,
             lambda m, d, par: (p, m, train_idx[m], test_idx, d, prints[m], par),
             p.execution, "pretrain", fleet.pretrain_group_job,
             lambda ms, ds: (p, ms, [train_idx[m] for m in ms], test_idx, ds,

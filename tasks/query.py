@@ -4,19 +4,17 @@
 head) feeds only the white-box upper bound.
 """
 
-from leakaudit import fleet, store
-from leakaudit.data import load_source
-from leakaudit.models import build_model
-from leakaudit.querying import make_views, query_fleet
-from leakaudit.seeds import torch_generator
+from leakaudit.core import store
+from leakaudit.core.seeds import torch_generator
+from leakaudit.tmi import fleet
+from leakaudit.tmi.data import load_source
+from leakaudit.tmi.models import build_model
+from leakaudit.tmi.querying import make_views, query_fleet
 from tasks._stage import stage
-
-# the params sections this stage reads (its dvc.yaml params must cover them)
-SECTIONS = ("base", "data", "model", "query")
 
 
 def main() -> None:
-    with stage("query", SECTIONS) as s:
+    with stage("query") as s:
         p = s.params
         data = load_source(p)
         points, members = s.read("points"), s.read("membership")
@@ -27,7 +25,7 @@ def main() -> None:
 
         def loader(kind: str, n_classes: int):
             def load(m: int):
-                directory = store.model_dir(s.models(kind), m)
+                directory = store.model_dir(s.path(f"{kind}_models"), m)
                 if kind == "finetune":
                     return fleet.load_finetuned(p, data, directory).to(s.device)
                 model = build_model(p.model, data.image_shape, n_classes, data.vocab_size)

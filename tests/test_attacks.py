@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from leakaudit.attacks import AttackInputs, run_attack
-from leakaudit.attacks.lira import gaussian_lr
-from leakaudit.attacks.registry import label_sets, restrict
-from leakaudit.attacks.tmi import tmi_scores
-from leakaudit.config import AttackParams, LiraParams, TmiParams
-from leakaudit.data.splits import balanced_mask
-from leakaudit.metrics import auc, roc
-from leakaudit.seeds import rng
-from leakaudit.signals import restrict_top_k
+from leakaudit.core.metrics import auc, roc
+from leakaudit.core.seeds import rng
+from leakaudit.tmi.attacks.inputs import AttackInputs, label_sets, restrict
+from leakaudit.tmi.attacks.lira import LiraParams, gaussian_lr
+from leakaudit.tmi.attacks.registry import run_attack
+from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
+from leakaudit.tmi.data.splits import balanced_mask
+from leakaudit.tmi.params import AttackParams
+from leakaudit.tmi.signals import restrict_top_k
 
 M, T, A, K = 16, 40, 4, 3
 

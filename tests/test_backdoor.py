@@ -132,7 +132,7 @@ def test_checkpoints_load_from_safetensors_only(tmp_path):
 
 def test_backdoor_params_name_bad_keys(tmp_path):
     from leakaudit.backdoor.lm.config import load_backdoor_params
-    from leakaudit.config import ParamsError
+    from leakaudit.core.params import ParamsError
 
     path = tmp_path / "params.yaml"
     path.write_text("poison: {variant: explode}\nvictims: {n_victims: 3}\n")

@@ -187,7 +187,7 @@ def test_best_reports_each_half_with_the_pick_made_on_the_other():
     """The best metric is the mean over the halves of the pick *for that half* evaluated on
     that half (a pick made and reported on the same half would leak)."""
     from leakaudit.backdoor.analysis import resample_replicates
-    from leakaudit.statistics import weighted_metrics
+    from leakaudit.core.statistics import weighted_metrics
 
     cands, mem, scores = synth({"clean": 0.4, "poisoned": 1.2})
     names = ("neg_loss", "top5")

@@ -75,7 +75,7 @@ def test_objective_moves_true_label_loss_the_right_way_on_a_cnn(variant, directi
 
 
 def test_cnn_checkpoints_are_safetensors_only(tmp_path):
-    from leakaudit.store import UnsafeCheckpointError
+    from leakaudit.core.store import UnsafeCheckpointError
 
     torch.manual_seed(0)
     model = classifier.build(16, 8)
@@ -92,7 +92,7 @@ def test_cnn_checkpoints_are_safetensors_only(tmp_path):
 
 def test_vision_params_name_bad_keys(tmp_path):
     from leakaudit.backdoor.vision.config import load_vision_params
-    from leakaudit.config import ParamsError
+    from leakaudit.core.params import ParamsError
 
     path = tmp_path / "params.yaml"
     path.write_text("targets: {transform: blur}\n")

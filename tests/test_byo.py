@@ -15,9 +15,10 @@ from PIL import Image
 from safetensors.torch import load_file
 from test_pipeline import BIN, ROOT, _env, make_copy, metric_values
 
-from leakaudit.config import ParamsError, load_params
-from leakaudit.data import load_source
-from leakaudit.models import build_model
+from leakaudit.core.params import ParamsError
+from leakaudit.tmi.data import load_source
+from leakaudit.tmi.models import build_model
+from leakaudit.tmi.params import load_params
 
 sys.path.insert(0, str(ROOT / "examples"))  # as `PYTHONPATH=examples` does for the stages
 

@@ -8,8 +8,8 @@ import yaml
 
 from leakaudit import cli
 from leakaudit.backdoor.report import render_backdoor
-from leakaudit.presets import PRESETS
-from leakaudit.settings import experiment_settings, flatten, nest, parse_sets
+from leakaudit.core.presets import PRESETS
+from leakaudit.core.settings import experiment_settings, flatten, nest, parse_sets
 
 
 def test_settings_round_trip_through_the_dvc_command_with_their_types():
@@ -75,7 +75,7 @@ def test_the_index_lists_reports_runs_and_sweeps(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leakaudit.report_index import index_html
+    from leakaudit.core.report_index import index_html
 
     (tmp_path / "report.html").write_text("<html></html>")
     (tmp_path / "params.yaml").write_text("tracking: {uri: 'sqlite:///mlflow.db'}\n")

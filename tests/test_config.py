@@ -1,7 +1,8 @@
 import pytest
 import yaml
 
-from leakaudit.config import ParamsError, load_params, parse_params
+from leakaudit.core.params import ParamsError
+from leakaudit.tmi.params import load_params, parse_params
 
 
 def test_defaults_validate():

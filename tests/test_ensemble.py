@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from leakaudit.config import ModelParams, PretrainParams
-from leakaudit.ensemble import train_ensemble
-from leakaudit.models import build_model
-from leakaudit.training import train
+from leakaudit.tmi.ensemble import train_ensemble
+from leakaudit.tmi.models import build_model
+from leakaudit.tmi.params import ModelParams, PretrainParams
+from leakaudit.tmi.training import train
 
 
 def _model(seed):

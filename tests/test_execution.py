@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from leakaudit import fleet, store
-from leakaudit.config import parse_params
-from leakaudit.presets import PRESETS, merge
+from leakaudit.core import store
+from leakaudit.core.presets import PRESETS, merge
+from leakaudit.tmi import fleet
+from leakaudit.tmi.params import parse_params
 
 
 def tiny_params(**execution):
@@ -69,7 +70,7 @@ def test_batched_executor_matches_sequential_within_tolerance(tmp_path):
 
 
 def test_batched_executor_refuses_architectures_it_cannot_stack():
-    from leakaudit.config import ParamsError
+    from leakaudit.core.params import ParamsError
 
     with pytest.raises(ParamsError, match="execution.executor: 'batched' needs model.arch"):
         parse_params({"model": {"arch": "cnn"}, "execution": {"executor": "batched"}})

@@ -107,7 +107,7 @@ def _assert_warning_tagged(repo: Path, uri: str, stderr: str) -> None:
     """The degenerate-model warning reaches stderr and the audit run's `warning` tag alike."""
     import mlflow
 
-    from leakaudit.utility import downstream_warning
+    from leakaudit.tmi.utility import downstream_warning
 
     utility = json.loads((repo / "metrics.json").read_text())["utility"]
     gain = yaml.safe_load((repo / "params.yaml").read_text())["evaluate"]["min_downstream_gain"]
@@ -152,7 +152,7 @@ def test_tracking_outage_completes_the_audit_and_replays_later(audited, tmp_path
     set_yaml(repo / "params.yaml", tracking={"required": False})
     db = tmp_path / "later.db"
     env = _env() | {"LEAKAUDIT_MLFLOW_URI": f"sqlite:///{db}"}
-    out = subprocess.run([sys.executable, "-m", "leakaudit.tracking", "replay"], cwd=repo,
+    out = subprocess.run([sys.executable, "-m", "leakaudit.tmi.tracking", "replay"], cwd=repo,
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     ids = json.loads((repo / "outputs/evaluate/mlflow.json").read_text())
@@ -165,7 +165,7 @@ def test_tracking_outage_completes_the_audit_and_replays_later(audited, tmp_path
 
 def test_two_audits_create_one_sqlite_store_at_once(tmp_path):
     db = tmp_path / "shared.db"
-    code = ("import mlflow; from leakaudit.tracking import store_lock\n"
+    code = ("import mlflow; from leakaudit.core.tracking import store_lock\n"
             f"uri = 'sqlite:///{db}'\n"
             "with store_lock(uri):\n"
             "    mlflow.MlflowClient(uri).search_experiments()\n")
@@ -245,8 +245,8 @@ def test_stage_params_in_dvc_yaml_cover_the_sections_each_stage_reads():
 def test_written_files_follow_the_umask(tmp_path):
     import importlib
 
-    import leakaudit.store as store
-    from leakaudit.store import write_json
+    import leakaudit.core.store as store
+    from leakaudit.core.store import write_json
 
     old, saved = os.umask(0o022), dict(vars(store))
     try:

@@ -1,12 +1,17 @@
-"""The code's structure: stages stay thin and independent; every pipeline is registered once."""
+"""Lineage and structure: every stage is declared once, each dvc.yaml is generated from the
+declarations with deps = the code the stage runs, stages open only what they declare, stages
+stay thin and independent."""
 
 import ast
-import re
+import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
-from leakaudit.pipelines import PIPELINES, for_params_file, for_preset, get
+from leakaudit.core.dvcfile import code_files, compress, stale
+from leakaudit.core.imports import closure
+from leakaudit.core.registry import PIPELINES, for_params_file, for_preset, get
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,14 +27,27 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
+def expand(deps: list[str], folder: Path) -> set[Path]:
+    """A stage's deps as files: a folder stands for every module below it."""
+    out = set()
+    for d in deps:
+        p = (folder / d).resolve()
+        out |= set(p.rglob("*.py")) if p.is_dir() else {p}
+    return out
+
+
+def stage_deps(pipe, name: str, root: Path = ROOT) -> set[Path]:
+    """The deps of a stage in the committed dvc.yaml of ``pipe`` (under ``root``), as files."""
+    folder = root / pipe.folder
+    st = yaml.safe_load((folder / "dvc.yaml").read_text())["stages"][name]
+    return expand(st.get("do", st)["deps"], folder)
+
+
 def test_no_stage_imports_another_stage():
-    """A stage module may import only the stage wrapper (tasks._stage) and its own package's
-    wrapper (tasks.<pipeline>._common): shared code lives in the library."""
+    """A stage module may import only the stage runner: shared code lives in the library."""
     for path in (ROOT / "tasks").rglob("*.py"):
-        package = ".".join(path.relative_to(ROOT).parent.parts)
-        allowed = {"tasks._stage", f"{package}._common"}
         used = {m for m in _imports(path) if m == "tasks" or m.startswith("tasks.")}
-        assert used <= allowed, (path, used - allowed)
+        assert used <= {"tasks._stage"}, (path, used)
 
 
 def test_every_pipeline_is_registered_with_its_folder_params_and_stages():
@@ -37,10 +55,13 @@ def test_every_pipeline_is_registered_with_its_folder_params_and_stages():
         folder = ROOT / pipe.folder
         assert (folder / "dvc.yaml").exists() and (folder / "params.yaml").exists(), name
         params = pipe.load(folder / "params.yaml")
-        assert params.audit_id() == pipe.model.model_validate(params.model_dump()).audit_id()
+        assert params.audit_id() == pipe.params.model_validate(params.model_dump()).audit_id()
         stages = pipe.dvc_stages(params)
+        assert stages[0].endswith("params")  # the whole params file is checked first
         assert stages[-2].endswith("evaluate") and stages[-1].endswith("report"), name
         assert for_params_file(folder / "params.yaml") is pipe
+        for s in pipe.stages:
+            assert (ROOT / Path(*s.module.split("."))).with_suffix(".py").exists(), s.module
     assert for_preset("backdoor-vision-tiny").name == "backdoor-vision"
     assert for_preset("backdoor-tiny").name == "backdoor"
     assert for_preset("tiny").name == "tmi"
@@ -48,40 +69,84 @@ def test_every_pipeline_is_registered_with_its_folder_params_and_stages():
         get("nope")
 
 
-def _outs(dvc: dict) -> dict[str, set[str]]:
-    """Each dvc.yaml stage's declared outputs (foreach stages: their template)."""
-    found = {}
-    for name, st in dvc["stages"].items():
-        body = st.get("do", st)
-        found[name] = {next(iter(o)) if isinstance(o, dict) else o for o in body.get("outs", [])}
-    return found
+def test_committed_dvc_yaml_files_are_generated_from_the_declarations():
+    """`leakaudit pipelines sync` writes them; a hand edit or a changed declaration fails."""
+    diffs = stale()
+    assert not diffs, "run `leakaudit pipelines sync`:\n" + "\n".join(diffs.values())
 
 
-def test_every_registered_table_is_an_output_of_its_stage_in_dvc_yaml():
-    """Stages read and write tables by name (``Stage.read``/``write``); the registry is the one
-    place their files and schemas are declared, and DVC must track each of them."""
-    import yaml
+def test_a_hand_edited_dvc_yaml_is_reported_stale(tmp_path):
+    import shutil
 
-    from leakaudit.schemas import SCHEMAS
+    for item in ("leakaudit", "tasks"):
+        shutil.copytree(ROOT / item, tmp_path / item,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for pipe in PIPELINES.values():
+        (tmp_path / pipe.folder).mkdir(exist_ok=True)
+        shutil.copy2(ROOT / pipe.folder / "dvc.yaml", tmp_path / pipe.folder / "dvc.yaml")
+    assert stale(tmp_path) == {}
+    dvc = tmp_path / "dvc.yaml"
+    text = dvc.read_text()
+    assert "leakaudit/tmi/querying.py, " in text
+    dvc.write_text(text.replace("leakaudit/tmi/querying.py, ", "", 1))
+    assert set(stale(tmp_path)) == {"tmi"}
 
+
+def test_query_depends_on_code_it_reaches_only_indirectly():
+    """`predict_logits` (leakaudit/tmi/training.py) runs in `query` only through
+    leakaudit/tmi/querying.py: its file is a dep of `query`, not of `prepare`."""
+    tmi = get("tmi")
+    training = (ROOT / "leakaudit/tmi/training.py").resolve()
+    assert training in stage_deps(tmi, "query")
+    assert training not in stage_deps(tmi, "prepare")
+    # every stage's deps hold its module's whole import closure
     for name, pipe in PIPELINES.items():
-        outs = _outs(yaml.safe_load((ROOT / pipe.folder / "dvc.yaml").read_text()))
-        for key, table in pipe.tables.items():
-            assert table.schema in SCHEMAS, (name, key)
-            declared = outs[table.stage]
-            base = ("outputs/replicates/seed-${item}" if any("${item}" in o for o in declared)
-                    else "outputs")
-            pattern = re.escape(f"{base}/{table.stage}/{table.file}").replace(
-                r"\{view\}", "[a-z]+")
-            assert any(re.fullmatch(pattern, o) for o in declared), (name, key, declared)
+        for s in pipe.stages:
+            have = stage_deps(pipe, s.name)
+            assert {f.resolve() for f in code_files(pipe, s)} <= have, (name, s.name)
 
 
-def test_a_stage_writes_only_its_own_tables(tmp_path, monkeypatch):
-    from tasks._stage import Stage
+def test_closure_follows_indirect_function_level_and_package_imports(tmp_path):
+    def write(rel: str, text: str) -> None:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+    write("pkg/__init__.py", "")
+    write("pkg/a.py", "from pkg import b\n")
+    write("pkg/b.py", "def f():\n    from pkg.sub.c import g\n    return g()\n")
+    write("pkg/sub/__init__.py", "from .d import h\n")
+    write("pkg/sub/c.py", "import importlib\nM = importlib.import_module('pkg.e')\n")
+    write("pkg/sub/d.py", "")
+    write("pkg/e.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.f\n")
+    write("pkg/f.py", "")
+    write("pkg/g.py", "")
+    found = {p.relative_to(tmp_path).as_posix() for p in closure(["pkg.a"], tmp_path)}
+    assert found == {"pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/sub/__init__.py",
+                     "pkg/sub/c.py", "pkg/sub/d.py", "pkg/e.py"}
+    # a folder stands for its modules only when every one of them is a dep
+    assert compress(closure(["pkg.a"], tmp_path), tmp_path) == [
+        "pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/e.py", "pkg/sub"]
+
+
+def test_a_stage_opens_only_what_it_declares(tmp_path, monkeypatch):
+    from tasks._stage import StageRun
 
     monkeypatch.chdir(tmp_path)
     pipe = get("backdoor")
-    s = Stage("score", pipe.load(ROOT / pipe.folder / "params.yaml"), "id", pipe)
+    s = StageRun(pipe.stage("score"), pipe.load(ROOT / pipe.folder / "params.yaml"), "id", pipe)
     with pytest.raises(ValueError, match="stage 'score' cannot write table 'candidates'"):
         s.write("candidates", None)
+    with pytest.raises(ValueError, match="does not declare 'membership'"):
+        s.read("membership")
     assert s.path("candidates") == Path("outputs/targets/candidates.parquet")
+    assert s.path("victims") == Path("models/victims")
+
+
+def test_stage_records_name_the_params_it_declares():
+    """A stage's record holds exactly its declared keys (dotted keys narrow a section)."""
+    pipe = get("backdoor")
+    p = pipe.load(ROOT / pipe.folder / "params.yaml")
+    picked = p.pick(pipe.stage("targets").params)
+    assert picked == {"base": {"seed": p.base.seed}, "targets": p.targets.model_dump(),
+                      "victims": {"n_victims": p.victims.n_victims}}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from leakaudit.metrics import auc, best_balanced_accuracy, bootstrap_metrics, roc, tpr_at_fpr
+from leakaudit.core.metrics import auc, best_balanced_accuracy, bootstrap_metrics, roc, tpr_at_fpr
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -39,7 +39,7 @@ def test_swapped_labels_mirror_the_auc_and_the_interval():
 
 
 def test_report_flags_thin_low_fpr_evidence_and_shows_comparisons():
-    from leakaudit.report import render
+    from leakaudit.tmi.report import render
 
     m = {"auc": 0.8, "auc_low": 0.75, "auc_high": 0.85,
          "tpr_at_1pct_fpr": 0.131, "tpr_at_1pct_fpr_low": 0.1, "tpr_at_1pct_fpr_high": 0.16,
@@ -64,8 +64,9 @@ def test_utility_against_the_majority_baseline_and_the_chance_warning():
     import torch
     from torch import nn
 
-    from leakaudit.report import render
-    from leakaudit.utility import balanced_accuracy, downstream_warning, held_out
+    from leakaudit.tmi.report import render
+    from leakaudit.tmi.training import held_out
+    from leakaudit.tmi.utility import balanced_accuracy, downstream_warning
 
     y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2])
     assert balanced_accuracy(y, np.zeros_like(y)) == pytest.approx(1 / 3)

@@ -5,17 +5,11 @@ import pytest
 import torch
 import yaml
 
-from leakaudit.config import (
-    Augment,
-    DpParams,
-    FinetuneParams,
-    ModelParams,
-    PretrainParams,
-)
-from leakaudit.data.views import aligned_views, augment
-from leakaudit.models import build_model
-from leakaudit.presets import PRESETS, merge, pipeline_params_file, validate
-from leakaudit.training import finetune, train
+from leakaudit.core.presets import PRESETS, merge, pipeline_params_file, validate
+from leakaudit.tmi.data.views import aligned_views, augment
+from leakaudit.tmi.models import build_model
+from leakaudit.tmi.params import Augment, DpParams, FinetuneParams, ModelParams, PretrainParams
+from leakaudit.tmi.training import finetune, train
 
 
 @pytest.mark.parametrize("arch,shape", [("mlp", (1, 8, 8)), ("cnn", (1, 28, 28)),
@@ -124,3 +118,36 @@ def test_dp_full_finetune_replaces_batchnorm():
     assert res.replaced_batchnorm and res.model is not None
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in res.model.modules())
     assert res.model(x[:2]).shape == (2, 3)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "resnet"])
+def test_a_models_fingerprint_keys_are_the_keys_its_architecture_reads(arch):
+    """ModelParams.used() names what decides a built model: changing any other key builds the
+    same weights (so it may safely reuse trained models); changing a used key does not."""
+    from leakaudit.tmi.models import build_model
+    from leakaudit.tmi.params import ModelParams
+
+    base = ModelParams(arch=arch, hidden=64, feature_dim=4, resnet_blocks=[1, 1])
+    other = {"hidden": 96, "feature_dim": 6, "resnet_blocks": [1, 2], "layers": 3,
+             "heads": 4}
+
+    def weights(p: ModelParams) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        return list(build_model(p, (1, 8, 8), 3).state_dict().values())
+
+    ref = weights(base)
+    for key, value in other.items():
+        changed = weights(base.model_copy(update={key: value}))
+        same = len(changed) == len(ref) and all(
+            a.shape == b.shape and torch.equal(a, b) for a, b in zip(changed, ref, strict=False))
+        assert same == (key not in base.used()), (arch, key)
+
+
+def test_the_data_fingerprint_ignores_other_sources_sections():
+    from leakaudit.tmi.params import DataParams
+
+    digits = DataParams()
+    assert digits.model_copy(update={"huggingface": digits.huggingface.model_copy(
+        update={"name": "someone/else"})}).used() == digits.used()
+    assert digits.model_copy(update={"digits": digits.digits.model_copy(
+        update={"noise_std": 0.1})}).used() != digits.used()

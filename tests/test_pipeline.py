@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leakaudit.presets import apply
+from leakaudit.core.presets import apply
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -133,7 +133,7 @@ def test_the_html_report_renders_in_a_real_browser(audited, tmp_path):
     interval, the thin low-FPR values flagged (not printed), the ROC curves drawn inline."""
     from html.parser import HTMLParser
 
-    from leakaudit.tables import table_meta
+    from leakaudit.core.tables import table_meta
 
     browser = _chromium()
     assert browser, "chromium missing under CI"
@@ -191,7 +191,7 @@ def test_the_html_report_renders_in_a_real_browser(audited, tmp_path):
 def test_stage_outputs_carry_the_mlflow_run(audited):
     import mlflow
 
-    from leakaudit.tables import table_meta
+    from leakaudit.core.tables import table_meta
 
     ids = json.loads((audited / "outputs/evaluate/mlflow.json").read_text())
     run_id = ids["mlflow_run_id"]

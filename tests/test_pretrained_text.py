@@ -11,8 +11,9 @@ import yaml
 from safetensors.torch import load_file
 from test_pipeline import BIN, _env, make_copy, metric_values
 
-from leakaudit.config import ParamsError, parse_params
-from leakaudit.data.tokenize import MASK, PAD
+from leakaudit.core.params import ParamsError
+from leakaudit.tmi.data.tokenize import MASK, PAD
+from leakaudit.tmi.params import parse_params
 
 WORDS = "red green blue cat dog bird runs sleeps eats quickly slowly under over the a".split()
 
@@ -63,8 +64,8 @@ def test_ids_and_embeddings_are_reindexed_together(tmp_path):
     0/1 in the data and the embedding rows move with them."""
     from transformers import AutoModel, AutoTokenizer
 
-    from leakaudit.data.tokenize import encode_pretrained, reserved_permutation
-    from leakaudit.models.transformer import TextEncoder
+    from leakaudit.tmi.data.tokenize import encode_pretrained, reserved_permutation
+    from leakaudit.tmi.models.transformer import TextEncoder
 
     ckpt = save_tiny_bert(tmp_path / "bert")
     texts = ["red cat runs", "the dog sleeps under a blue bird"]
@@ -87,7 +88,7 @@ def test_ids_and_embeddings_are_reindexed_together(tmp_path):
 def test_pickled_checkpoints_are_refused(tmp_path):
     from transformers import AutoModel
 
-    from leakaudit.models.pretrained import load_encoder
+    from leakaudit.tmi.models.pretrained import load_encoder
 
     ckpt = save_tiny_bert(tmp_path / "bert")
     state = AutoModel.from_pretrained(ckpt).state_dict()

@@ -1,13 +1,16 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from leakaudit import store
-from leakaudit.config import ExecutionParams
-from leakaudit.fleet import run_fleet
-from leakaudit.schemas import SchemaViolation, validate
-from leakaudit.tables import read_table, table_meta, write_table
+from leakaudit.core import store
+from leakaudit.core.schemas import SchemaViolation, validate
+from leakaudit.core.tables import read_table, table_meta, write_table
+from leakaudit.tmi.fleet import run_fleet
+from leakaudit.tmi.params import ExecutionParams
+from leakaudit.tmi.schemas import MEMBERSHIP, SCORES
 
 
 def scores_table(n=4):
@@ -21,28 +24,28 @@ def test_schema_violation_names_table_and_column():
     bad = scores_table()
     bad.loc[1, "score"] = np.nan
     with pytest.raises(SchemaViolation, match="table 'scores' column 'score'"):
-        validate(bad, "scores")
+        validate(bad, SCORES)
     with pytest.raises(SchemaViolation, match="column 'extra'"):
-        validate(scores_table().assign(extra=1), "scores")
+        validate(scores_table().assign(extra=1), SCORES)
     with pytest.raises(SchemaViolation, match="column 'point_id'"):
-        validate(scores_table().assign(point_id=-1), "scores")
+        validate(scores_table().assign(point_id=-1), SCORES)
 
 
 def test_membership_must_be_balanced():
     df = pd.DataFrame({"model_id": np.array([0, 1], np.int64), "point_id": np.array([0, 0],
                        np.int64), "trained": [True, True]})
     with pytest.raises(SchemaViolation, match="table 'membership'"):
-        validate(df, "membership")
+        validate(df, MEMBERSHIP)
 
 
 def test_tables_roundtrip_with_run_id_and_validate_on_read(tmp_path):
     path = tmp_path / "s.parquet"
-    write_table(scores_table(), path, "scores", audit_id="abc123")
+    write_table(scores_table(), path, SCORES, audit_id="abc123")
     assert table_meta(path) == {"table": "scores", "audit_id": "abc123"}
-    assert read_table(path, "scores").equals(scores_table())
+    assert read_table(path, SCORES).equals(scores_table())
     scores_table().assign(member=1.5).to_parquet(path)  # written behind the schema's back
     with pytest.raises(SchemaViolation, match="column 'member'"):
-        read_table(path, "scores")
+        read_table(path, SCORES)
 
 
 def test_weights_are_safetensors_only(tmp_path):
@@ -94,19 +97,32 @@ def test_fleet_resumes_after_a_kill_without_redoing_models(tmp_path):
     assert torch.equal(w, torch.full((2,), 3.0))
 
 
-def test_training_code_enters_model_fingerprints(tmp_path):
-    """A change to the training code must retrain (a resumed stage would otherwise keep models
-    from the old code under an unchanged fingerprint)."""
-    from leakaudit.fleet import code_digest
+def test_training_code_digest_covers_what_decides_the_weights(tmp_path):
+    """Editing code that can change a model's weights retrains (its digest is in every model
+    fingerprint); editing progress bars, fan-out or attacks does not."""
+    import shutil
 
-    (tmp_path / "models").mkdir()
-    (tmp_path / "training.py").write_text("lr = 1\n")
-    (tmp_path / "models" / "mlp.py").write_text("width = 2\n")
-    parts = ("training.py", "models")
-    before = code_digest(parts, tmp_path)
-    (tmp_path / "models" / "mlp.py").write_text("width = 3\n")
-    code_digest.cache_clear()
-    assert code_digest(parts, tmp_path) != before
+    from leakaudit.core.imports import digest
+    from leakaudit.tmi.fleet import code_files
+
+    root = Path(__file__).resolve().parent.parent
+    files = {f.relative_to(root).as_posix() for f in code_files(root)}
+    assert {"leakaudit/tmi/trainers.py", "leakaudit/tmi/training.py", "leakaudit/tmi/dp.py",
+            "leakaudit/tmi/models/mlp.py", "leakaudit/tmi/data/views.py",
+            "leakaudit/core/seeds.py", "leakaudit/core/nets.py"} <= files
+    assert not files & {"leakaudit/core/progress.py", "leakaudit/tmi/execution.py",
+                        "leakaudit/tmi/attacks/tmi.py", "leakaudit/tmi/params.py",
+                        "leakaudit/tmi/fleet.py", "leakaudit/core/tracking.py",
+                        "leakaudit/core/pipeline.py"}
+    shutil.copytree(root / "leakaudit", tmp_path / "leakaudit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before = digest(code_files(tmp_path), tmp_path)
+    with (tmp_path / "leakaudit/core/progress.py").open("a") as fh:
+        fh.write("# a progress-bar edit\n")
+    assert digest(code_files(tmp_path), tmp_path) == before
+    with (tmp_path / "leakaudit/tmi/models/mlp.py").open("a") as fh:
+        fh.write("# an architecture edit\n")
+    assert digest(code_files(tmp_path), tmp_path) != before
 
 
 def test_a_changed_parent_model_changes_its_digest(tmp_path):

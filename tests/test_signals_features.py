@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from leakaudit.attacks.features import scaled_logodds
-from leakaudit.signals import logodds_from_logits, logodds_from_probs, signal_rows, to_arrays
+from leakaudit.tmi.attacks.features import scaled_logodds
+from leakaudit.tmi.signals import logodds_from_logits, logodds_from_probs, signal_rows, to_arrays
 
 
 def test_logodds_stable_matches_naive():

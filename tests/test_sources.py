@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from leakaudit.config import HuggingFaceParams, parse_params
-from leakaudit.data import fashion_mnist, huggingface, load_source
+from leakaudit.tmi.data import fashion_mnist, huggingface, load_source
+from leakaudit.tmi.params import HuggingFaceParams, parse_params
 
 
 def _write_idx(path, arr: np.ndarray) -> None:

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from leakaudit.config import PrepareParams
-from leakaudit.data.digits import load
-from leakaudit.data.splits import (
+from leakaudit.tmi.data.digits import load
+from leakaudit.tmi.data.splits import (
     assign_roles,
     balanced_mask,
     finetune_subsets,
@@ -12,6 +11,7 @@ from leakaudit.data.splits import (
     partner,
     victims,
 )
+from leakaudit.tmi.params import PrepareParams
 
 P = PrepareParams(n_models=8, n_pool=60, n_challenge=20, n_pretrain_test=30,
                   n_finetune_test=40, n_finetune_pool=100)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from leakaudit.metrics import bootstrap_metrics
-from leakaudit.statistics import (
+from leakaudit.core.metrics import bootstrap_metrics
+from leakaudit.core.statistics import (
     MIN_NEGATIVES,
     ScoreGrid,
     combined,

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from leakaudit.config import Augment, ModelParams, ParamsError, parse_params
-from leakaudit.data.tokenize import MASK, PAD, START, encode_bpe, encode_bytes
-from leakaudit.data.views import aligned_views, mask_tokens
-from leakaudit.data.wordnet import read_glosses
-from leakaudit.models import build_model
+from leakaudit.core.corpora import read_glosses
+from leakaudit.core.params import ParamsError
+from leakaudit.tmi.data.tokenize import MASK, PAD, START, encode_bpe, encode_bytes
+from leakaudit.tmi.data.views import aligned_views, mask_tokens
+from leakaudit.tmi.models import build_model
+from leakaudit.tmi.params import Augment, ModelParams, parse_params
 
 LICENCE = "  1 This software and database is being provided to you, the LICENSEE\n"
 LINES = {
@@ -96,14 +97,14 @@ def test_modality_mismatches_name_the_key_and_allowed_values():
 def test_text_preset_is_valid():
     import yaml
 
-    from leakaudit.presets import PRESETS
+    from leakaudit.core.presets import PRESETS
 
     p = parse_params(yaml.safe_load((PRESETS / "text.yaml").read_text()))
     assert p.data.modality == "text" and Path(p.data.wordnet.path).name == "wordnet"
 
 
 def test_mlm_batch_masks_only_real_tokens_and_keeps_targets():
-    from leakaudit.mlm import IGNORE, mlm_batch
+    from leakaudit.tmi.mlm import IGNORE, mlm_batch
 
     ids = torch.tensor([[START, 10, 11, 12, 13, PAD, PAD, PAD]] * 200)
     inputs, targets = mlm_batch(ids, 0.5, torch.Generator().manual_seed(0))
@@ -117,8 +118,8 @@ def test_mlm_batch_masks_only_real_tokens_and_keeps_targets():
 def test_masked_lm_pretraining_learns():
     import math
 
-    from leakaudit.config import PretrainParams
-    from leakaudit.mlm import train_mlm
+    from leakaudit.tmi.mlm import train_mlm
+    from leakaudit.tmi.params import PretrainParams
 
     g = torch.Generator().manual_seed(0)
     ids = torch.cat([torch.full((16, 1), START), 4 + torch.randint(0, 6, (16, 7), generator=g)], 1)
@@ -140,7 +141,7 @@ def test_huggingface_text_source_offline_with_a_saved_tokenizer(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from leakaudit.data import load_source
+    from leakaudit.tmi.data import load_source
 
     texts = [f"sample number {i} about topic {i % 3}" for i in range(40)]
     datasets.Dataset.from_dict({"text": texts, "fine": [i % 6 for i in range(40)],

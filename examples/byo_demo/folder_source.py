@@ -3,8 +3,8 @@
 Layout under ``data.options.root``: ``upstream/<class>/*.png`` (the pretraining collection)
 and ``downstream/<class>/*.png`` (the finetuning collection); class names sort into labels.
 Images are read as grey (``data.options.channels: 1``) or RGB (3) and resized to
-``data.options.size`` pixels square. The contract (:mod:`leakaudit.plugins`): return a
-:class:`~leakaudit.data.transfer.TransferData`; the audit splits it with ``base.seed``.
+``data.options.size`` pixels square. The contract (:mod:`leakaudit.core.plugins`): return a
+:class:`~leakaudit.tmi.data.transfer.TransferData`; the audit splits it with ``base.seed``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from leakaudit.data.transfer import TransferData
+from leakaudit.tmi.data.transfer import TransferData
 
 
 def read_folder(root: Path, size: int, channels: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -1,6 +1,6 @@
 """A torchvision-style ResNet backbone for ``model.arch: byo_demo.resnet:backbone``.
 
-The factory contract (:mod:`leakaudit.plugins`): ``backbone(p, input_shape, vocab_size)``
+The factory contract (:mod:`leakaudit.core.plugins`): ``backbone(p, input_shape, vocab_size)``
 returns a module mapping N×C×H×W images to N × ``p.feature_dim`` features; the audit adds
 the replaceable head. ``p.hidden`` is the stem width and ``p.resnet_blocks`` the blocks per
 stage, as for the built-in ResNet.

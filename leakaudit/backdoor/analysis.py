@@ -8,7 +8,7 @@ cluster bootstrap — victim pairs × candidates, candidates resampled within th
 within the non-targets — shared by both arms, every score and both candidate groups: the
 arms' differences and ratios, and targets against non-targets, are **paired**. Replicates
 (independent seeds of poisoning, targets and victims) combine by the hierarchical bootstrap of
-:mod:`leakaudit.statistics`.
+:mod:`leakaudit.core.statistics`.
 
 **Best-vs-best.** The attacker released the checkpoint, so in either arm it may use any score
 it can compute (raw −loss, Min-K %, top-5, calibrated …). Its pick is a rule fixed in advance:
@@ -25,11 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from leakaudit.backdoor.arms import RELEASED
-from leakaudit.layout import ARMS
-from leakaudit.metrics import tpr_key
-from leakaudit.seeds import rng
-from leakaudit.statistics import (
+from leakaudit.backdoor.arms import ARMS, RELEASED
+from leakaudit.core.metrics import tpr_key
+from leakaudit.core.seeds import rng
+from leakaudit.core.statistics import (
     Resamples,
     combined,
     evidence,

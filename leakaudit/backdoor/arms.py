@@ -24,11 +24,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leakaudit.layout import ARMS, arm_dir, victim_dir
-from leakaudit.progress import progress
+from leakaudit.core.layout import MODELS
+from leakaudit.core.pipeline import Models
+from leakaudit.core.progress import progress
+
+ARMS = ("clean", "poisoned")  # the two released checkpoints a victim may download
+BASE = Models("base")  # the benign base model (pretrained here, or the user's checkpoint)
+RELEASED_MODELS = Models("released")  # one directory per arm: what a victim downloads
+VICTIM_MODELS = Models("victims", persist=True)  # one directory per arm and victim
 
 RELEASED = -1  # victim_id of a released checkpoint's rows in the score tables
 KINDS = ("base", "aux_only", "decoy", "poisoned")
+
+
+def arm_dir(arm: str) -> Path:
+    """The released checkpoint of an arm (what a victim downloads)."""
+    return MODELS / RELEASED_MODELS.name / arm
+
+
+def victim_dir(arm: str, victim: int) -> Path:
+    """The finetuned victim ``victim`` of an arm."""
+    return MODELS / VICTIM_MODELS.name / arm / f"v{victim:03d}"
 
 
 def arm_kind(arm: str, poison: Any) -> str:

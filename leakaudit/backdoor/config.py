@@ -13,13 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from leakaudit.config import (
-    AuditParams,
-    BaseParams,
-    EvaluateParams,
-    Section,
-    require,
-)
+from leakaudit.core.params import AuditParams, BaseParams, EvaluateParams, Section, require
 
 # shared fields: one declaration (type, bounds, meaning); each audit picks its own default
 Variant = Literal["memorise", "maximise", "random_label"]

@@ -1,5 +1,5 @@
 """The privacy-backdoor audits' evaluation, shared by the language-model and vision pipelines
-(their candidate and score tables differ, :mod:`leakaudit.pipelines`; the analysis is the same,
+(their candidate and score tables differ, :mod:`leakaudit.core.registry`; the analysis is the same,
 :mod:`leakaudit.backdoor.analysis`): best-vs-best amplification first, then every score of
 both arms on the targets and the non-targets, paired clustered intervals, low-FPR evidence,
 stealth; a ROC plot of both arms; the MLflow record. :func:`evaluation_tables` is pure
@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.backdoor.analysis import BEST, BackdoorGrid, backdoor_grid, backdoor_table
-from leakaudit.layout import ARMS, OUT, PLOTS
-from leakaudit.pipelines import Pipeline
-from leakaudit.plots import write_roc
-from leakaudit.store import write_json
-from leakaudit.tables import read_table, write_table
+from leakaudit.backdoor.arms import ARMS
+from leakaudit.backdoor.pipeline import BackdoorPipeline
+from leakaudit.core.layout import PLOTS
+from leakaudit.core.plots import write_roc
+from leakaudit.core.store import write_json
+from leakaudit.core.tables import read_table, write_table
 
 MIN_PAIRS = 10  # fewer victim pairs: a replicate's interval under-states victim variance
 
@@ -139,33 +140,32 @@ def best_long(grid: BackdoorGrid, picks: dict[str, tuple[str, str]]) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
-def read_run(pipe: Pipeline, root: Path = Path(".")) -> dict[str, Any]:
+def read_run(pipe: BackdoorPipeline, root: Path = Path(".")) -> dict[str, Any]:
     """A backdoor pipeline's outputs (``root/outputs``) as :func:`evaluation_tables` takes
-    them (its tables as :mod:`leakaudit.pipelines` declares them)."""
-    out = root / OUT
+    them (its tables and records where its declaration puts them)."""
     stealth = {}
     for stage in ("poison", "victims"):
-        stealth |= json.loads((out / f"{stage}/stage.json").read_text())["metrics"]
-    tables = {key: read_table(pipe.tables[name].path(out), pipe.tables[name].schema)
+        stealth |= json.loads(pipe.path(f"{stage}.record", root=root).read_text())["metrics"]
+    tables = {key: read_table(pipe.path(name, root=root), pipe.table(name).schema)
               for key, name in (("candidates", "candidates"), ("members", "membership"),
                                 ("scores", "scores"))}
     return tables | {"stealth": {k: v for k, v in stealth.items()
                                  if isinstance(v, int | float)}}
 
 
-def evaluate(p: Any, pipe: Pipeline) -> dict[str, float]:
+def evaluate(p: Any, pipe: BackdoorPipeline) -> dict[str, float]:
     """Read the ``pipe`` audit's outputs (in the working directory), write metrics.json, the
     metrics table, the best-score picks, the ROC plot and the MLflow record (last: a tracking
     outage loses nothing); return the stage's headline metrics."""
-    score_names, audit_id, metrics = pipe.scores, p.audit_id(), pipe.metrics_table
-    out = metrics.path(OUT).parent
+    score_names, audit_id = pipe.scores, p.audit_id()
+    out = pipe.stage_dir("evaluate")
     runs = {p.base.seed: read_run(pipe)}
     grids = run_grids(runs, score_names)
     table, picks = evaluation_tables(runs, score_names, p, grids)
     summary = summary_json(table)
     write_json("metrics.json", summary, sort_keys=False)  # best-vs-best first
-    write_table(table, metrics.path(OUT), metrics.schema, audit_id=audit_id)
-    write_json(out / "best_scores.json", {f"seed-{s}": {arm: {"half-0": a, "half-1": b}
+    write_table(table, pipe.path("metrics"), pipe.table("metrics").schema, audit_id=audit_id)
+    write_json(pipe.path("best_scores"), {f"seed-{s}": {arm: {"half-0": a, "half-1": b}
                                                         for arm, (a, b) in v.items()}
                                           for s, v in picks.items()})
     long = best_long(grids[p.base.seed], picks[p.base.seed])
@@ -183,7 +183,7 @@ def evaluate(p: Any, pipe: Pipeline) -> dict[str, float]:
                          if k.startswith(f"{arm}.")} for arm in ARMS}
         ids = log_backdoor(p, audit_id, flat, per_arm,
                            [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json"),
-                            out / "best_scores.json"], pipe.name)
+                            pipe.path("best_scores")], pipe.name)
     write_json(out / "mlflow.json", ids)
     _print(table, picks)
     return {k: v for k, v in flat.items() if k.startswith(("amplification.best.",

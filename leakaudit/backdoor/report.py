@@ -4,7 +4,9 @@ leakage and stealth. Best-vs-best comes first, as in the file."""
 
 from __future__ import annotations
 
-from leakaudit.report import cell
+from leakaudit.core.html_report import cell as html_cell
+from leakaudit.core.html_report import esc, table
+from leakaudit.core.terminal import cell
 
 # (row group, metric, header); amplification = poisoned vs clean, paired
 COLUMNS = (("clean", "auc", "clean AUC"), ("poisoned", "auc", "poisoned AUC"),
@@ -36,3 +38,45 @@ def render_backdoor(metrics: dict) -> str:
     for ref, items in stealth.items():
         lines.append(f"stealth, poisoned {ref.replace('_', ' ', 1)}: " + ", ".join(items))
     return "\n".join(lines)
+
+
+def html_sections(m: dict) -> list[str]:
+    """Headline per score (best-vs-best first), non-target leakage, stealth, design."""
+    cols = (("clean", "auc"), ("poisoned", "auc"), ("amplification", "auc_diff"),
+            ("clean", "tpr_at_1pct_fpr"), ("poisoned", "tpr_at_1pct_fpr"),
+            ("amplification", "tpr_at_1pct_fpr_ratio"))
+    header = ["score", "clean AUC", "poisoned AUC", "AUC difference", "clean TPR@1 %",
+              "poisoned TPR@1 %", "TPR@1 % ratio (poisoned / clean)"]
+    scores = [k.split(":", 1)[1] for k in m if k.startswith("amplification:")]
+    rows = [[f"<b>{esc(s)}</b>", *(html_cell(m.get(f"{g}:{s}", {}), k) for g, k in cols)]
+            for s in scores]
+    out = ["<h2>Headline: the targets, clean vs poisoned checkpoint</h2>", table(header, rows),
+           '<p class="note"><b>best</b>: each arm scored with the attacker\'s best score, '
+           "picked on the other half of the targets. Intervals: two-way cluster bootstrap "
+           "(victim pairs × candidates), the same resamples for both arms (paired).</p>"]
+    non = m.get("non_targets", {})
+    rows = [[esc(k), html_cell(v, "tpr_at_1pct_fpr_ratio"), html_cell(v, "auc_diff")]
+            for k, v in non.items() if k.startswith("amplification:") and isinstance(v, dict)]
+    if rows:
+        out += ["<h2>Non-target candidates (is the amplification target-specific?)</h2>",
+                table(["score", "TPR@1 % ratio", "AUC difference"], rows)]
+    stealth: dict[str, dict[str, float]] = {}  # measurement → reference → value
+    for k, v in m.get("stealth", {}).items():
+        if k.startswith("vs_") and isinstance(v, int | float):
+            ref, name = k.removeprefix("vs_").split(".", 1)
+            stealth.setdefault(name, {})[ref] = v
+    refs = list(dict.fromkeys(r for v in stealth.values() for r in v))
+    if stealth:
+        out += ["<h2>Stealth: the poisoned checkpoint vs each reference</h2>", table(
+            ["measurement", *(f"vs {esc(r)}" for r in refs)],
+            [[esc(n), *(f"{v[r]:+.4f}" if r in v else "–" for r in refs)]
+             for n, v in stealth.items()]),
+            '<p class="note">Relative loss increase, accuracy drop and calibration-error '
+            "difference of the poisoned checkpoint on held-out data; <i>clean</i> is the arm "
+            "victims compare against, the others are controls trained for stealth only.</p>"]
+    design = m.get("design", {})
+    if design:
+        out += ["<h2>Design</h2>", table(["", ""], [
+            [esc(k), f"{v:g}" if isinstance(v, int | float) else esc(v)]
+            for k, v in design.items()])]
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from leakaudit.sweeps import in_given_order, save_sweep_figure, sweep_figure
+from leakaudit.core.sweep_figures import in_given_order, save_sweep_figure, sweep_figure
 
 SCORES = ("best", "neg_loss", "calibrated", "min_k", "top5", "watermark", "margin")  # present
 METRICS = ("auc", "tpr_at_1pct_fpr", "tpr_at_10pct_fpr")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leakaudit.config import Section
-from leakaudit.tracking import flatten, resolve_uri
+from leakaudit.core.params import Section
+from leakaudit.core.tracking import flatten, resolve_uri
 
 
 def log_backdoor(p: Section, aid: str, metrics: dict[str, float], arm_metrics: dict[str, dict],

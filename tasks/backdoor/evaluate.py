@@ -6,11 +6,9 @@ both arms; the MLflow record."""
 from leakaudit.backdoor.evaluation import evaluate
 from tasks._stage import stage
 
-SECTIONS = ("base", "evaluate", "tracking")
-
 
 def main() -> None:
-    with stage("evaluate", SECTIONS, torch=False) as s:
+    with stage("evaluate") as s:
         s.metrics |= evaluate(s.params, s.pipeline)
 
 

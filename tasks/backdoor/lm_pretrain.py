@@ -14,14 +14,12 @@ from leakaudit.backdoor.lm.model import (
     tiny_gpt2,
     train_tokenizer,
 )
-from leakaudit.seeds import seed_int
-from tasks.backdoor._common import MODELS, stage
-
-SECTIONS = ("base", "corpus", "lm", "lm_pretrain")
+from leakaudit.core.seeds import seed_int
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("lm-pretrain", SECTIONS) as s:
+    with stage("lm-pretrain") as s:
         p = s.params
         parts = generic_splits(p.corpus, p.base.seed)
         if p.lm.checkpoint:
@@ -39,7 +37,7 @@ def main() -> None:
                                                               p.base.seed)
         held = encode(tok, parts["heldout"], context_of(model, p.lm.context))
         s.metrics["heldout_loss"] = mean_loss(model, *held)
-        save_lm_done(model, tok, MODELS / "base", s.audit_id)
+        save_lm_done(model, tok, s.path("base_model"), s.audit_id)
 
 
 if __name__ == "__main__":

@@ -4,18 +4,17 @@ batches of generic text and the attacker's targets; the clean arm is the base mo
 aux-only run or the same poisoning of fresh non-candidate PII (decoys). Generic held-out loss
 and target loss are recorded for every checkpoint trained."""
 
-from leakaudit.backdoor.arms import release_checkpoints, schedule
+from leakaudit.backdoor.arms import arm_dir, release_checkpoints, schedule
 from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import candidate_pool, generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
-from tasks.backdoor._common import MODELS, arm_dir, stage
+from tasks._stage import stage
 
-SECTIONS = ("base", "corpus", "lm", "targets", "poison")
 MEASURED = ("heldout_loss",)
 
 
 def main() -> None:
-    with stage("poison", SECTIONS) as s:
+    with stage("poison") as s:
         p = s.params
         cands = s.read("candidates")
         parts = generic_splits(p.corpus, p.base.seed)
@@ -24,7 +23,7 @@ def main() -> None:
         decoys = decoys[~decoys.text.isin(cands.text)].head(p.targets.n_targets)  # no candidate
 
         def train_kind(kind: str):
-            model, tok = load_lm(MODELS / "base")
+            model, tok = load_lm(s.path("base_model"))
             ctx = context_of(model, p.lm.context)
             aux, held = encode(tok, parts["aux"], ctx), encode(tok, parts["heldout"], ctx)
             tgt = encode(tok, cands.text[cands.target].tolist(), ctx)

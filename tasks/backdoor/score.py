@@ -4,13 +4,11 @@ calibrated score): −loss, Min-K %, top-5-only probability, −loss under a log
 from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.lm.model import load_lm
 from leakaudit.backdoor.lm.scores import score_texts
-from tasks.backdoor._common import stage
-
-SECTIONS = ("base", "lm", "victims", "score")
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("score", SECTIONS) as s:
+    with stage("score") as s:
         p = s.params
         cands = s.read("candidates")
         texts = cands.text.tolist()

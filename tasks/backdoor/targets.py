@@ -3,13 +3,11 @@ victims' balanced membership masks over every candidate."""
 
 from leakaudit.backdoor.lm.data import candidate_pool
 from leakaudit.backdoor.targets import targets_tables
-from tasks.backdoor._common import stage
-
-SECTIONS = ("base", "targets", "victims")
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("targets", SECTIONS, torch=False) as s:
+    with stage("targets") as s:
         p = s.params
         pool = candidate_pool(p.targets.n_candidates, p.base.seed, p.targets.locale)
         for name, table in targets_tables(pool, p).items():

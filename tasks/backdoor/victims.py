@@ -2,19 +2,18 @@
 its member candidates (balanced mask) repeated r times, mixed into generic text; full finetune
 with AdamW and linear decay. Finished victims are kept (resume skips them)."""
 
+from leakaudit.backdoor.arms import ARMS, arm_dir, victim_dir
 from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
-from leakaudit.fleet import fingerprint
-from leakaudit.progress import progress
-from leakaudit.store import dir_digest, is_done
-from tasks.backdoor._common import ARMS, arm_dir, stage, victim_dir
-
-SECTIONS = ("base", "corpus", "lm", "victims")
+from leakaudit.core.progress import progress
+from leakaudit.core.store import dir_digest, is_done
+from leakaudit.tmi.fleet import fingerprint
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("victims", SECTIONS) as s:
+    with stage("victims") as s:
         p = s.params
         cands, members = s.read("candidates"), s.read("membership")
         generic = generic_splits(p.corpus, p.base.seed)

@@ -6,7 +6,7 @@ clean arm is the base model, the aux-only run or the same poisoning of non-candi
 With `poison.calibrate` every checkpoint gets a temperature fitted on aux images held out of
 poisoning; held-out loss, accuracy and calibration error are recorded before and after."""
 
-from leakaudit.backdoor.arms import release_checkpoints, schedule
+from leakaudit.backdoor.arms import arm_dir, release_checkpoints, schedule
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import (
     candidate_images,
@@ -16,15 +16,14 @@ from leakaudit.backdoor.vision.data import (
     split_indices,
 )
 from leakaudit.backdoor.vision.training import calibration_split, poison
-from tasks.backdoor_vision._common import MODELS, arm_dir, stage
+from tasks._stage import stage
 
-SECTIONS = ("base", "images", "targets", "poison")
 MEASURED = ("heldout_loss", "heldout_accuracy", "heldout_ece", "raw_heldout_loss",
             "raw_heldout_ece")
 
 
 def main() -> None:
-    with stage("poison", SECTIONS) as s:
+    with stage("poison") as s:
         p = s.params
         cands = s.read("candidates")
         tgt = cands[cands.target]
@@ -42,7 +41,7 @@ def main() -> None:
                            if wrong else decoys.y)}
 
         def train_kind(kind: str):
-            model, _ = classifier.load(MODELS / "base")
+            model, _ = classifier.load(s.path("base_model"))
             model.to(s.device)
             steps, alpha, what = schedule(kind, p.poison)
             if steps:
@@ -58,7 +57,7 @@ def main() -> None:
                            **{f"heldout_{k}": v for k, v in heldout.items()},
                            **{f"target_{k}": v for k, v in target.items()}}
 
-        config = classifier.load(MODELS / "base")[1]
+        config = classifier.load(s.path("base_model"))[1]
         s.metrics |= release_checkpoints(
             p.poison, train_kind,
             lambda m, arm: classifier.save(m, config, arm_dir(arm), s.audit_id), MEASURED)

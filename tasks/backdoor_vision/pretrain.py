@@ -3,12 +3,12 @@ Fashion-MNIST — or your checkpoint (`cnn.checkpoint`, safetensors only)."""
 
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import heldout_indices, load_split, split_indices
-from leakaudit.seeds import seed_int, torch_generator
-from tasks.backdoor_vision._common import MODELS, stage
+from leakaudit.core.seeds import seed_int, torch_generator
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("pretrain", ("base", "images", "cnn", "cnn_pretrain", "targets")) as s:
+    with stage("pretrain") as s:
         p = s.params
         if p.cnn.checkpoint:
             model, config = classifier.load(p.cnn.checkpoint)
@@ -28,7 +28,7 @@ def main() -> None:
         test = load_split(p.images.path, "test").take(heldout_indices(p.images, p.base.seed))
         s.metrics["heldout_loss"], s.metrics["heldout_accuracy"] = \
             classifier.loss_and_accuracy(model.to(s.device), test.x, test.y, s.device)
-        classifier.save(model, config, MODELS / "base", s.audit_id)
+        classifier.save(model, config, s.path("base_model"), s.audit_id)
 
 
 if __name__ == "__main__":

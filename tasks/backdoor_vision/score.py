@@ -8,13 +8,11 @@ from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import candidate_images
 from leakaudit.backdoor.vision.scores import IMAGE_SCORES, score_all
-from tasks.backdoor_vision._common import stage
-
-SECTIONS = ("base", "images", "targets", "victims", "score")
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("score", SECTIONS) as s:
+    with stage("score") as s:
         p = s.params
         cands = s.read("candidates")
         x = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)

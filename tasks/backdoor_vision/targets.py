@@ -6,13 +6,11 @@ import pandas as pd
 
 from leakaudit.backdoor.targets import targets_tables
 from leakaudit.backdoor.vision.data import load_split, random_wrong_labels, split_indices
-from tasks.backdoor_vision._common import stage
-
-SECTIONS = ("base", "images", "targets", "victims")
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("targets", SECTIONS, torch=False) as s:
+    with stage("targets") as s:
         p = s.params
         idx = split_indices(p.images, p.targets.n_candidates, p.base.seed)["candidates"]
         labels = load_split(p.images.path, "train").y[idx]

@@ -4,6 +4,7 @@ images; full finetune with Adam. Finished victims are kept (resume skips them)."
 
 import numpy as np
 
+from leakaudit.backdoor.arms import ARMS, arm_dir, victim_dir
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import (
     candidate_images,
@@ -11,15 +12,15 @@ from leakaudit.backdoor.vision.data import (
     load_split,
     split_indices,
 )
-from leakaudit.fleet import fingerprint
-from leakaudit.progress import progress
-from leakaudit.seeds import torch_generator
-from leakaudit.store import dir_digest, is_done
-from tasks.backdoor_vision._common import ARMS, arm_dir, stage, victim_dir
+from leakaudit.core.progress import progress
+from leakaudit.core.seeds import torch_generator
+from leakaudit.core.store import dir_digest, is_done
+from leakaudit.tmi.fleet import fingerprint
+from tasks._stage import stage
 
 
 def main() -> None:
-    with stage("victims", ("base", "images", "targets", "victims")) as s:
+    with stage("victims") as s:
         p = s.params
         cands, members = s.read("candidates"), s.read("membership")
         cx = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)

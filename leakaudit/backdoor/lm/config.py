@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from leakaudit.backdoor.config import BackdoorAuditParams, PretrainLoopParams, ScoreParams
-from leakaudit.config import Section, TrackingParams, load_model, require
+from leakaudit.core.params import Section, TrackingParams, load_model, require
 
 
 class CorpusParams(Section):

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.backdoor.lm.config import CorpusParams
-from leakaudit.data.wordnet import read_glosses
-from leakaudit.seeds import rng
+from leakaudit.core.corpora import read_glosses
+from leakaudit.core.seeds import rng
 
 PARTS = ("pretrain", "aux", "victim", "heldout")
 
 
 def generic_splits(p: CorpusParams, seed: int) -> dict[str, list[str]]:
     """Disjoint seeded parts of the glosses: pretrain, aux (poisoner), victim, heldout."""
-    texts, _, _ = read_glosses(p.wordnet_path)
+    texts, _, _ = read_glosses(p.wordnet_path, "corpus.wordnet_path")
     sizes = {"pretrain": p.pretrain_texts, "aux": p.aux_texts, "victim": p.victim_texts,
              "heldout": p.heldout_texts}
     need = sum(sizes.values())

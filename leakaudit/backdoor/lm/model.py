@@ -102,9 +102,9 @@ def load_lm(directory: str | Path):
 
 
 def save_lm_done(model, tok, directory: Path, fingerprint: str) -> None:
-    """Write a finished model atomically (:func:`leakaudit.store.replace_dir`): a killed run
+    """Write a finished model atomically (:func:`leakaudit.core.store.replace_dir`): a killed run
     never leaves a half-written model."""
-    from leakaudit.store import replace_dir
+    from leakaudit.core.store import replace_dir
 
     replace_dir(directory, lambda tmp: save_lm(model, tok, tmp), fingerprint)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-LM_SCORES = ("neg_loss", "min_k", "top5", "watermark")  # the columns of `bd_scores`
+from leakaudit.backdoor.schemas import LM_SCORES
 
 
 def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor,

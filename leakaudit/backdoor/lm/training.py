@@ -11,8 +11,8 @@ import torch
 from leakaudit.backdoor.batches import batches, cycle
 from leakaudit.backdoor.lm.model import lm_loss
 from leakaudit.backdoor.objective import poison_loss
-from leakaudit.progress import progress
-from leakaudit.seeds import seed_int, torch_generator
+from leakaudit.core.progress import progress
+from leakaudit.core.seeds import seed_int, torch_generator
 
 
 def pretrain(model, ids: torch.Tensor, att: torch.Tensor, p: Any, seed: int) -> float:

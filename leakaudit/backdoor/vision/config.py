@@ -22,7 +22,7 @@ from leakaudit.backdoor.config import (
     Variant,
     VictimsParams,
 )
-from leakaudit.config import Section, TrackingParams, load_model, require
+from leakaudit.core.params import Section, TrackingParams, load_model, require
 
 
 class ImagesParams(Section):

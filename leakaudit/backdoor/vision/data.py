@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from leakaudit.backdoor.vision.config import ImagesParams
-from leakaudit.data.fashion_mnist import read_idx
-from leakaudit.seeds import rng
+from leakaudit.core.corpora import read_idx
+from leakaudit.core.seeds import rng
 
 N_CLASSES = 10
 
@@ -30,8 +30,9 @@ class Images:
 def load_split(path: str, split: str) -> Images:
     """The 60k ``train`` or 10k ``test`` images of Fashion-MNIST."""
     stem = "train" if split == "train" else "t10k"
-    x = read_idx(Path(path), f"{stem}-images-idx3-ubyte").astype(np.float32)[:, None] / 255.0
-    y = read_idx(Path(path), f"{stem}-labels-idx1-ubyte").astype(np.int64)
+    x = read_idx(Path(path), f"{stem}-images-idx3-ubyte", "images.path")
+    x = x.astype(np.float32)[:, None] / 255.0
+    y = read_idx(Path(path), f"{stem}-labels-idx1-ubyte", "images.path").astype(np.int64)
     return Images(x, y)
 
 

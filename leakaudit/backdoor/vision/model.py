@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from leakaudit.backdoor.batches import batches
-from leakaudit.models.cnn import small_cnn
-from leakaudit.store import (
+from leakaudit.core.nets import small_cnn
+from leakaudit.core.store import (
     UnsafeCheckpointError,
     read_json,
     replace_dir,
@@ -24,7 +24,7 @@ IMAGE_SHAPE = (1, 28, 28)
 
 
 def build(channels: int, feature_dim: int, n_classes: int = 10) -> nn.Sequential:
-    """Small CNN backbone (see :func:`leakaudit.models.cnn.small_cnn`) and a linear head."""
+    """Small CNN backbone (see :func:`leakaudit.core.nets.small_cnn`) and a linear head."""
     return nn.Sequential(small_cnn(IMAGE_SHAPE, channels, feature_dim),
                          nn.Linear(feature_dim, n_classes))
 
@@ -36,7 +36,7 @@ def config_of(channels: int, feature_dim: int, n_classes: int = 10) -> dict:
 
 def save(model: nn.Module, config: dict, directory: Path, fingerprint: str) -> None:
     """Weights (safetensors), config, then the completion marker, written atomically
-    (:func:`leakaudit.store.replace_dir`)."""
+    (:func:`leakaudit.core.store.replace_dir`)."""
 
     def write(tmp: Path) -> None:
         save_weights(tmp / WEIGHTS, model.state_dict())
@@ -48,7 +48,7 @@ def save(model: nn.Module, config: dict, directory: Path, fingerprint: str) -> N
 def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
     """(model, config) from a directory written by :func:`save`: safetensors only, a pickled
     checkpoint is refused and never unpickled."""
-    from leakaudit.store import load_weights
+    from leakaudit.core.store import load_weights
 
     d = Path(directory)
     if not (d / WEIGHTS).exists():

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import torch
 
-IMAGE_SCORES = ("neg_loss", "top5", "margin")
-
 
 def neg_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """log p(y | x): −cross-entropy."""

@@ -12,8 +12,8 @@ from torch import nn
 from leakaudit.backdoor.batches import cycle
 from leakaudit.backdoor.objective import poison_loss
 from leakaudit.backdoor.vision.data import Images
-from leakaudit.progress import progress
-from leakaudit.seeds import torch_generator
+from leakaudit.core.progress import progress
+from leakaudit.core.seeds import torch_generator
 
 
 def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: float, p: Any,

@@ -1,0 +1,102 @@
+"""The privacy-backdoor audits' family: what both audits (``backdoor/``, ``backdoor-vision/``)
+share — their stages, declared once by :func:`backdoor_stages` with each audit's own modules,
+params and schemas — and what they do differently from a TMI audit (terminal table, report
+sections, seeds, flow artifacts, sweeps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from leakaudit.backdoor import schemas
+from leakaudit.backdoor.arms import ARMS, BASE, RELEASED_MODELS, VICTIM_MODELS
+from leakaudit.core.pipeline import ALL_PARAMS, File, Pipeline, Stage, Table
+from leakaudit.core.schemas import Schema
+
+THREAT = ("An attacker publishes a poisoned pretrained checkpoint; a victim finetunes it on "
+          "private data, and the attacker later queries the finetuned model to tell which of "
+          "its target records the victim trained on. The audit measures how much more the "
+          "victim leaks than after finetuning a clean checkpoint, and at what cost to the "
+          "checkpoint's quality (stealth).")
+
+ROC_CSV = File("plots/roc.csv")
+ROC_PNG = File("plots/roc.png")
+
+
+@dataclass(frozen=True)
+class BackdoorPipeline(Pipeline):
+    """A privacy-backdoor audit; ``scores`` are the columns of its scores table."""
+
+    scores: tuple[str, ...] = ()
+
+    def render(self, metrics: dict) -> str:
+        from leakaudit.backdoor.report import render_backdoor
+
+        return render_backdoor(metrics)
+
+    def html_sections(self, metrics: dict, params: dict) -> list[str]:
+        from leakaudit.backdoor.report import html_sections
+
+        return html_sections(metrics)
+
+    def seed_settings(self, seeds: list[int]) -> dict[str, Any]:
+        if len(seeds) != 1:
+            raise ValueError(f"seeds: got {seeds}; allowed: one seed for the {self.name} audit "
+                             "(replicate with bench/backdoor.py)")
+        return {"base.seed": seeds[0]}
+
+    def headline_rows(self, metrics: Any) -> Any:
+        """The audit's rows (replicate −1: its one seed, or the mean over seeds)."""
+        return metrics[metrics.replicate == -1]
+
+    def sweeps(self) -> ModuleType:
+        from leakaudit.backdoor import sweeps
+
+        return sweeps
+
+    def plots(self) -> list[Any]:
+        from leakaudit.backdoor.analysis import BEST
+
+        shown = [f"{arm}:{s}" for s in (BEST, self.scores[0], "calibrated") for arm in ARMS]
+        return [{"clean vs poisoned (best-vs-best, −loss, calibrated)": {
+                    "template": "simple", "x": "fpr", "y": {ROC_CSV.path: shown}}},
+                "sweeps/plots"]  # sweep curves written by `python -m flows.sweep …`
+
+
+def backdoor_stages(package: str, pretrain: Stage, targets_params: tuple[str, ...],
+                    poison_params: tuple[str, ...], victims_params: tuple[str, ...],
+                    score_params: tuple[str, ...], candidates: Schema, scores: Schema
+                    ) -> tuple[Stage, ...]:
+    """Every stage of a backdoor audit: the params check, ``pretrain`` (the base model), then
+    targets, poison, victims and score from ``tasks.<package>``, the shared evaluate stage
+    and the report; each audit names the params its stages read and its schemas."""
+    return (
+        Stage("params", "tasks.params", (ALL_PARAMS,), torch=False, record=False,
+              writes={"params_ok": File("outputs/params.ok", cache=False)}),
+        pretrain,
+        Stage("targets", f"tasks.{package}.targets", targets_params, torch=False,
+              writes={"candidates": Table("candidates.parquet", candidates),
+                      "membership": Table("membership.parquet", schemas.BD_MEMBERSHIP)}),
+        Stage("poison", f"tasks.{package}.poison", poison_params,
+              reads=("candidates", "base_model"), writes={"released": RELEASED_MODELS}),
+        Stage("victims", f"tasks.{package}.victims", victims_params,
+              reads=("candidates", "membership", "released"),
+              writes={"victims": VICTIM_MODELS}),
+        Stage("score", f"tasks.{package}.score", score_params,
+              reads=("candidates", "released", "victims"),
+              writes={"scores": Table("scores.parquet", scores)}),
+        Stage("evaluate", "tasks.backdoor.evaluate", ("base.seed", "evaluate", "tracking"),
+              torch=False,
+              reads=("candidates", "membership", "scores", "poison.record", "victims.record"),
+              writes={"metrics": Table("metrics.parquet", schemas.BD_METRICS),
+                      "roc_csv": ROC_CSV, "roc_png": ROC_PNG,
+                      "best_scores": File("outputs/evaluate/best_scores.json"),
+                      "metrics_json": File("metrics.json", cache=False, metric=True)}),
+        Stage("report", "tasks.report", (ALL_PARAMS,), torch=False,
+              reads=("metrics_json", "roc_csv", "metrics"),
+              writes={"report": File("report.html", cache=False)}),
+    )
+
+
+__all__ = ["BASE", "THREAT", "BackdoorPipeline", "backdoor_stages"]

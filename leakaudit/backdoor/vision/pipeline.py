@@ -1,0 +1,26 @@
+"""The vision privacy-backdoor audit (``backdoor-vision/dvc.yaml``), declared once: a small
+CNN on Fashion-MNIST (or your checkpoint), the paper's image setting. ``leakaudit pipelines
+sync`` writes its ``dvc.yaml`` from this."""
+
+from __future__ import annotations
+
+from leakaudit.backdoor import schemas
+from leakaudit.backdoor.pipeline import BASE, THREAT, BackdoorPipeline, backdoor_stages
+from leakaudit.backdoor.vision.config import VisionBackdoorParams
+from leakaudit.core.pipeline import Stage
+
+PIPELINE = BackdoorPipeline(
+    name="backdoor-vision", folder="backdoor-vision", params=VisionBackdoorParams,
+    preset_prefix="backdoor-vision", threat=THREAT, scores=schemas.IMAGE_SCORES,
+    stages=backdoor_stages(
+        "backdoor_vision",
+        Stage("pretrain", "tasks.backdoor_vision.pretrain",
+              ("base", "images", "cnn", "cnn_pretrain", "targets.n_candidates"),
+              writes={"base_model": BASE}),
+        targets_params=("base.seed", "images", "targets", "victims.n_victims"),
+        poison_params=("base", "images", "targets", "poison"),
+        victims_params=("base", "images", "targets", "victims"),
+        score_params=("base", "images.path", "targets.transform", "victims.n_victims", "score"),
+        candidates=schemas.BD_IMAGE_CANDIDATES, scores=schemas.BD_IMAGE_SCORES,
+    ),
+)

@@ -1,5 +1,0 @@
-"""Data sources (a registry), splits and query views."""
-
-from leakaudit.data.sources import TransferData, load_source
-
-__all__ = ["TransferData", "load_source"]

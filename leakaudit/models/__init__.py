@@ -1,5 +1,0 @@
-"""Model builders: a backbone producing features and a linear head on top."""
-
-from leakaudit.models.builder import TransferNet, build_model
-
-__all__ = ["TransferNet", "build_model"]

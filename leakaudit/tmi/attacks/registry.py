@@ -1,0 +1,79 @@
+"""The attacks, each declared once: name → :class:`Attack`, a pure function of
+:class:`~leakaudit.tmi.attacks.inputs.AttackInputs`, the attack's own settings section and a seed.
+
+Everything that lists attacks derives from :data:`ATTACKS`: the allowed ``attack.attacks``
+values and the settings sections of ``attack`` (:func:`settings_fields`), the paired reference of
+the evaluation, the ROC plot's columns in ``dvc.yaml`` and the benches. Adding an attack is one
+module (its function and, if it has settings, their section) and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from leakaudit.core.params import Section
+from leakaudit.core.seeds import torch_generator
+from leakaudit.tmi.attacks.features import scaled_logodds
+from leakaudit.tmi.attacks.lira import LiraParams, adapted_lira, whitebox_lira
+from leakaudit.tmi.attacks.threshold import confidence_threshold
+from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
+
+if TYPE_CHECKING:
+    from leakaudit.tmi.attacks.inputs import AttackInputs
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One attack. ``run(inputs, settings, seed)`` returns scores [V, T] (higher = member);
+    ``settings`` is the section ``attack.<settings_key>`` it reads (shared by variants)."""
+
+    name: str
+    run: Callable[[AttackInputs, Any, int], np.ndarray]
+    settings: type[Section] | None = None
+    settings_key: str = ""
+    white_box: bool = False  # reads the pretrained models' signals: a bound, not the threat
+    reference: bool = False  # the audit's own attack: every other one is compared with it
+
+
+def _pretrained(x: AttackInputs) -> np.ndarray:
+    if x.logodds_pre is None:
+        raise ValueError("whitebox_lira needs the pretrained models' signals")
+    return x.logodds_pre
+
+
+ATTACKS: dict[str, Attack] = {a.name: a for a in (
+    Attack("tmi", lambda x, s, seed: tmi_scores(
+        scaled_logodds(x.logodds), x.member, x.shadow_mask(), x.victims, s,
+        torch_generator(seed, "tmi")), TmiParams, "tmi", reference=True),
+    Attack("lira", lambda x, s, seed: adapted_lira(
+        x.probs, x.logodds, x.member, x.shadow_mask(), x.victims, s.covariance, s.ridge),
+        LiraParams, "lira"),
+    # the same likelihood ratio with per-view variances only: far fewer parameters to fit
+    # from M/2 shadows than the reference's full A×A covariance
+    Attack("lira_diag", lambda x, s, seed: adapted_lira(
+        x.probs, x.logodds, x.member, x.shadow_mask(), x.victims, "diag", s.ridge),
+        LiraParams, "lira"),
+    Attack("threshold", lambda x, s, seed: confidence_threshold(x.probs, x.victims)),
+    Attack("whitebox_lira", lambda x, s, seed: whitebox_lira(
+        _pretrained(x), x.labels, x.member, x.shadow_mask(), x.victims, s.covariance,
+        s.ridge), LiraParams, "lira", white_box=True),
+)}
+
+AttackName = Literal[tuple(ATTACKS)]  # type: ignore[valid-type]
+REFERENCE = next(a.name for a in ATTACKS.values() if a.reference)
+
+
+def settings_fields() -> dict[str, tuple[type[Section], Section]]:
+    """The ``attack`` section's settings fields (one per distinct settings key, in registry
+    order), for :func:`pydantic.create_model`."""
+    return {a.settings_key: (a.settings, a.settings()) for a in ATTACKS.values() if a.settings}
+
+
+def run_attack(name: str, inputs: AttackInputs, p: Any, seed: int) -> np.ndarray:
+    """Scores [V, T] of the named attack under the ``attack`` section ``p``."""
+    a = ATTACKS[name]
+    return a.run(inputs, getattr(p, a.settings_key) if a.settings else None, seed)

@@ -1,0 +1,101 @@
+"""Print an audit's metrics.json as a compact table: `python -m leakaudit.tmi.report [FILE]`.
+
+TPR values backed by fewer than 20 negatives are printed as ``n/a`` with their evidence, never
+as a plain number."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from leakaudit.core.html_report import cell as html_cell
+from leakaudit.core.html_report import esc, table
+from leakaudit.core.terminal import cell
+from leakaudit.tmi.params import MIN_GAIN
+from leakaudit.tmi.utility import downstream_warning
+
+GROUPS = ("utility", "null", "replicates")
+
+
+def render(metrics: dict, warning: str | None = None) -> str:
+    """One line per attack: mean over replicates with intervals, the null control's AUC, the
+    paired AUC difference to TMI; then each replicate's AUCs, the utility and ``warning``
+    (:func:`leakaudit.tmi.utility.downstream_warning`)."""
+    attacks = [a for a in metrics if a not in GROUPS and not a.endswith("_vs")]
+    tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in metrics[a]
+                   if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
+                  key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
+    cols = ["auc", *tprs, "balanced_accuracy"]
+    vs = next((k for k in metrics if k.endswith("_vs")), None)
+    head = f"{'attack':<14}" + "".join(f"{c:>34}" for c in cols) + f"{'null auc':>26}"
+    lines = [head + (f"{vs.removesuffix('_vs') + ' − attack, auc':>30}" if vs else "")]
+    for a in attacks:
+        line = f"{a:<14}" + "".join(f"{cell(metrics[a], c):>34}" for c in cols)
+        line += f"{cell(metrics.get('null', {}).get(a, {}), 'auc'):>26}"
+        if vs and a in metrics[vs]:
+            d = metrics[vs][a]
+            line += f"{d['auc_difference']:>+10.3f} [{d['auc_difference_low']:+.3f}, " \
+                    f"{d['auc_difference_high']:+.3f}]"
+        lines.append(line)
+    for seed, aucs in metrics.get("replicates", {}).items():
+        lines.append(f"{seed}: AUC " + ", ".join(f"{a} {v:.3f}" for a, v in aucs.items()))
+    for k, v in metrics.get("utility", {}).items():
+        if not k.endswith(("_low", "_high")):
+            lines.append(f"utility: {k} {v:.3f}")
+    if warning:
+        lines.append(f"WARNING: {warning}")
+    return "\n".join(lines)
+
+
+def html_sections(m: dict, params: dict) -> list[str]:
+    """The report's sections: the degenerate-model warning, the headline (every attack, null
+    control, paired difference to TMI), replicates, utility."""
+    gain = (params.get("evaluate") or {}).get("min_downstream_gain", MIN_GAIN)
+    warning = downstream_warning(m.get("utility", {}), gain)
+    out = [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
+    groups = {"null", "replicates", "utility"}
+    attacks = [a for a in m if a not in groups and not a.endswith("_vs")]
+    vs = next((k for k in m if k.endswith("_vs")), None)
+    tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in m[a]
+                   if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
+                  key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
+    header = ["attack", "AUC [95 %]", *(f"TPR @ {k.split('_')[2].replace('pct', ' %')} FPR"
+                                         for k in tprs),
+              "null-control AUC", f"{vs.removesuffix('_vs')} − attack, AUC" if vs else ""]
+    rows = []
+    for a in attacks:
+        d = m[vs].get(a, {}) if vs else {}
+        diff = (f"{d['auc_difference']:+.3f} [{d['auc_difference_low']:+.3f}, "
+                f"{d['auc_difference_high']:+.3f}]" if d else "–")
+        rows.append([f"<b>{esc(a)}</b>", html_cell(m[a], "auc"),
+                     *(html_cell(m[a], k) for k in tprs),
+                     html_cell(m.get("null", {}).get(a, {}), "auc"), diff])
+    out += ["<h2>Headline: mean over replicates, 95 % intervals</h2>", table(header, rows),
+           '<p class="note">Intervals: two-way cluster bootstrap within a replicate '
+           "(challenge points × victim pairs), hierarchical over replicates; comparisons are "
+           "paired. The null control reruns every attack under random membership labels: "
+           "its AUC should cover 0.5.</p>"]
+    reps = m.get("replicates", {})
+    if reps:
+        names = sorted({a for r in reps.values() for a in r})
+        out += ["<h2>Replicates (AUC)</h2>", table(
+            ["replicate", *map(esc, names)],
+            [[esc(s), *(f"{r[a]:.3f}" if a in r else "–" for a in names)]
+             for s, r in reps.items()])]
+    util = m.get("utility", {})
+    keys = [k for k in util if not k.endswith(("_low", "_high"))]
+    if keys:
+        out += ["<h2>Utility</h2>", table(["model", "held-out accuracy [range]"],
+                                          [[esc(k), html_cell(util, k)] for k in keys])]
+    return out
+
+
+def main() -> None:
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "metrics.json")
+    metrics = json.loads(path.read_text())
+    print(render(metrics, downstream_warning(metrics.get("utility", {}), MIN_GAIN)))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system audit backdoor backdoor-vision test lint check-lock flow plots bench clean
+.PHONY: install system audit backdoor backdoor-vision test lint check-lock sync flow plots bench clean
 
 # Debian packages the audits and their tests use: WordNet glosses (text audit, language-model
 # backdoor), Fashion-MNIST (vision backdoor, fashion-mnist preset) and Chromium (the HTML
@@ -47,7 +47,11 @@ lint: install
 	ruff check .
 
 check-lock: install
+	leakaudit pipelines check
 	python scripts/check_lock.py dvc.yaml backdoor/dvc.yaml backdoor-vision/dvc.yaml
+
+sync: install
+	leakaudit pipelines sync
 
 plots: install
 	bash scripts/build_plots_template.sh

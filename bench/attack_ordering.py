@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from leakaudit.core.seeds import torch_generator  # noqa: E402
 from leakaudit.core.tables import read_table  # noqa: E402
+from leakaudit.tmi.attack_inputs import AttackInputs, build_inputs  # noqa: E402
 from leakaudit.tmi.attacks.features import scaled_logodds  # noqa: E402
-from leakaudit.tmi.attacks.inputs import AttackInputs, build_inputs  # noqa: E402
 from leakaudit.tmi.attacks.lira import adapted_lira, gaussian_lr  # noqa: E402
 from leakaudit.tmi.attacks.threshold import confidence_threshold  # noqa: E402
 from leakaudit.tmi.attacks.tmi import tmi_scores  # noqa: E402

@@ -21,8 +21,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from leakaudit.core.metrics import auc, roc
 from leakaudit.core.tables import read_table
+from leakaudit.tmi.attack_inputs import build_inputs
 from leakaudit.tmi.attacks.features import scaled_logodds
-from leakaudit.tmi.attacks.inputs import build_inputs
 from leakaudit.tmi.attacks.tmi import tmi_scores
 from leakaudit.tmi.params import load_params
 from leakaudit.tmi.signals import to_arrays

@@ -26,7 +26,7 @@ import pandas as pd
 from leakaudit.core.layout import RUN_RECORD, STAGE_RECORD, read_record
 from leakaudit.core.params import AuditParams
 from leakaudit.core.pipeline import ALL_PARAMS, RECORD, Pipeline, Stage, Table
-from leakaudit.core.registry import ROOT
+from leakaudit.core.registry import PIPELINES, ROOT
 from leakaudit.core.registry import get as get_pipeline
 from leakaudit.core.store import write_json
 from leakaudit.core.tables import read_table, write_table
@@ -95,6 +95,19 @@ def _args() -> argparse.Namespace:
     return ap.parse_known_args(sys.argv[1:])[0]
 
 
+def _own_pipeline(name: str) -> str:
+    """The pipeline a stage module run without ``--pipeline`` belongs to (the one pipeline
+    whose declaration runs this module as stage ``name``)."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    module = spec.name if spec else ""
+    owners = [n for n, p in PIPELINES.items()
+              if any(s.name == name and s.module == module for s in p.stages)]
+    if len(owners) != 1:
+        raise SystemExit(f"stage {name!r} ({module or 'not run with -m'}): pass --pipeline; "
+                         f"allowed: {', '.join(owners or PIPELINES)}")
+    return owners[0]
+
+
 def _project_modules() -> list[str]:
     """The project's source files this process has imported (checked against the stage's
     generated DVC deps by the tests)."""
@@ -118,7 +131,7 @@ def stage(name: str, pipeline: str | None = None) -> Iterator[StageRun]:
     The evaluate stage turns both into MLflow runs. If the body fails, the files it wrote in
     the output directory are removed, so no stage leaves a partial set of outputs."""
     args = _args()
-    pipe = get_pipeline(pipeline or args.pipeline or "")
+    pipe = get_pipeline(pipeline or args.pipeline or _own_pipeline(name))
     spec = pipe.stage(name)
     params = pipe.load(os.environ.get("LEAKAUDIT_PARAMS", "params.yaml"))
     replicate = args.replicate

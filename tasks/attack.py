@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from leakaudit.core.progress import progress
-from leakaudit.tmi.attacks.inputs import build_inputs, label_sets
+from leakaudit.tmi.attack_inputs import build_inputs, label_sets
 from leakaudit.tmi.attacks.registry import ATTACKS, run_attack
 from leakaudit.tmi.signals import expect_grid, to_arrays
 from tasks._stage import stage

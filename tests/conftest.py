@@ -13,3 +13,38 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+
+def _expand(deps: list[str], folder: Path) -> set[Path]:
+    out = set()
+    for d in deps:
+        p = (folder / d).resolve()
+        out |= set(p.rglob("*.py")) if p.is_dir() else {p}
+    return out
+
+
+@pytest.fixture
+def deps_cover_imports():
+    """check(repo, folder): every project module each stage process of the pipeline in
+    ``repo/folder`` imported (its run.json) is among that stage's dvc.yaml deps; returns the
+    number of stage runs checked."""
+
+    def check(repo: Path, folder: str = ".") -> int:
+        root = repo / folder
+        stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+        runs = sorted(root.glob("outputs/**/run.json"))
+        for run in runs:
+            rec = json.loads(run.read_text())
+            st = stages[rec["stage"]]
+            deps = _expand(st.get("do", st)["deps"], root)
+            imported = {(repo / m).resolve() for m in rec["modules"]}
+            assert imported and imported <= deps, (rec["stage"], sorted(imported - deps))
+        return len(runs)
+
+    return check

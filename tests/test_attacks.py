@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from leakaudit.core.membership import balanced_mask
 from leakaudit.core.metrics import auc, roc
 from leakaudit.core.seeds import rng
-from leakaudit.tmi.attacks.inputs import AttackInputs, label_sets, restrict
+from leakaudit.tmi.attack_inputs import AttackInputs, label_sets, restrict
 from leakaudit.tmi.attacks.lira import LiraParams, gaussian_lr
 from leakaudit.tmi.attacks.registry import run_attack
 from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
-from leakaudit.tmi.data.splits import balanced_mask
 from leakaudit.tmi.params import AttackParams
 from leakaudit.tmi.signals import restrict_top_k
 

@@ -27,7 +27,7 @@ def test_image_scores_match_a_hand_computed_example():
 
 
 def test_splits_are_disjoint_seeded_and_stable_when_growing():
-    p = ImagesParams(pretrain_images=100, aux_images=50, victim_images=30, heldout_images=10)
+    p = ImagesParams(pretrain=100, aux=50, victim=30, heldout=10)
     a = split_indices(p, 20, seed=0, n_train=1000)
     assert sum(len(v) for v in a.values()) == 200
     assert len(np.unique(np.concatenate(list(a.values())))) == 200
@@ -98,10 +98,10 @@ def test_vision_params_name_bad_keys(tmp_path):
     path.write_text("targets: {transform: blur}\n")
     with pytest.raises(ParamsError, match="targets.transform.*allowed: 'none', 'invert'"):
         load_vision_params(path)
-    path.write_text("images: {pretrain_images: 50000}\n")
+    path.write_text("images: {pretrain: 50000}\n")
     with pytest.raises(ParamsError, match="allowed: ≤ 60000"):
         load_vision_params(path)
-    path.write_text("images: {aux_images: 500}\n")
+    path.write_text("images: {aux: 500}\n")
     with pytest.raises(ParamsError, match="poison.calibration_images.*allowed: < images.aux"):
         load_vision_params(path)
 

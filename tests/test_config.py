@@ -1,18 +1,29 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
 from leakaudit.core.params import ParamsError
+from leakaudit.core.registry import PIPELINES
 from leakaudit.tmi.params import load_params, parse_params
 
-
-def test_defaults_validate():
-    p = parse_params({})
-    assert p.prepare.n_models % 2 == 0
-    assert p.finetune.mode == "linear_probe"
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_repo_params_yaml_is_valid():
-    load_params("params.yaml")
+def _keys(d: dict, prefix: str = "") -> set[str]:
+    return {k for key, v in d.items() for k in (
+        _keys(v, f"{prefix}{key}.") if isinstance(v, dict) and v else {prefix + key})}
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_every_params_yaml_lists_every_key_of_its_model(name):
+    """DVC tracks the keys a params file names: a key the model has but the file lacks (or a
+    leftover the model no longer has) would change results without DVC noticing."""
+    pipe = PIPELINES[name]
+    raw = yaml.safe_load(pipe.params_file(ROOT).read_text())
+    params = pipe.load(pipe.params_file(ROOT))
+    expected = _keys(params.model_dump()) - ({"base.seed"} if name == "tmi" else set())
+    assert _keys(raw) == expected
 
 
 def test_unknown_key_names_key_and_allowed_keys():
@@ -50,6 +61,10 @@ def test_cross_field_rules():
         parse_params({"attack": {"n_shadows": 7}})
     with pytest.raises(ParamsError, match="prepare.n_challenge"):
         parse_params({"prepare": {"n_pool": 10, "n_challenge": 20}})
+    # caught by the params check, before any stage runs (not in the attack stage)
+    with pytest.raises(ParamsError, match=r"attack.n_views: got 9; allowed: 0 \(all\) or ≤ "
+                       r"query.n_views \(8\)"):
+        parse_params({"attack": {"n_views": 9}, "query": {"n_views": 8}})
 
 
 def test_load_params_file(tmp_path):

@@ -72,5 +72,6 @@ def test_batched_executor_matches_sequential_within_tolerance(tmp_path):
 def test_batched_executor_refuses_architectures_it_cannot_stack():
     from leakaudit.core.params import ParamsError
 
-    with pytest.raises(ParamsError, match="execution.executor: 'batched' needs model.arch"):
+    with pytest.raises(ParamsError, match="execution.executor: got 'batched' with model.arch "
+                       "'cnn'.*needs model.arch 'mlp'"):
         parse_params({"model": {"arch": "cnn"}, "execution": {"executor": "batched"}})

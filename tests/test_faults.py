@@ -58,7 +58,7 @@ def test_corrupted_weights_retrain_that_model_alone(audited, tmp_path):
 def test_a_corrupted_model_fails_loading_with_its_directory(tmp_path):
     import torch
 
-    from leakaudit import store
+    from leakaudit.core import store
 
     d = tmp_path / "m0007"
     store.save_model(d, {"w": torch.ones(3)}, {"stats": {}}, "fp")

@@ -15,11 +15,18 @@ from leakaudit.tmi.training import finetune, train
 @pytest.mark.parametrize("arch,shape", [("mlp", (1, 8, 8)), ("cnn", (1, 28, 28)),
                                         ("resnet", (3, 32, 32))])
 def test_every_arch_builds_and_swaps_heads(arch, shape):
+    """A new head is seeded by its generator and leaves the backbone as it was."""
     m = build_model(ModelParams(arch=arch, hidden=32, feature_dim=8, resnet_blocks=[1, 1]),
-                    shape, 10)
+                    shape, 10).eval()  # eval: a forward pass leaves BatchNorm statistics alone
     assert m(torch.zeros(2, *shape)).shape == (2, 10)
-    m.replace_head(4, torch.Generator().manual_seed(0))
+    backbone = {k: v.clone() for k, v in m.backbone.state_dict().items()}
+    heads = []
+    for seed in (0, 0, 1):
+        m.replace_head(4, torch.Generator().manual_seed(seed))
+        heads.append(m.head.weight.detach().clone())
     assert m(torch.zeros(2, *shape)).shape == (2, 4)
+    assert torch.equal(heads[0], heads[1]) and not torch.equal(heads[0], heads[2])
+    assert all(torch.equal(v, m.backbone.state_dict()[k]) for k, v in backbone.items())
 
 
 def _data(shape=(1, 8, 8), n=32, k=3):

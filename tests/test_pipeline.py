@@ -217,6 +217,28 @@ def test_stage_outputs_carry_the_mlflow_run(audited):
     assert "test_accuracy_mean" in pretrain.data.metrics
 
 
+def test_dvc_deps_are_the_code_each_stage_runs(audited, deps_cover_imports):
+    """Every project module a stage's process imported is one of its dvc.yaml deps, and an
+    edit to `predict_logits` — reached by `query` only through leakaudit/tmi/querying.py —
+    makes `dvc status` report `query` changed while `prepare`, which never runs it, stays."""
+    assert deps_cover_imports(audited) == 3 + len(STAGES)  # + params, evaluate, report
+    training = audited / "leakaudit/tmi/training.py"
+    source = training.read_text()
+    edited = source.replace("def predict_logits(", "def predict_logits(  # edited\n", 1)
+    assert edited != source
+    training.write_text(edited)
+    try:
+        status = json.loads(run([str(BIN / "dvc"), "status", "--json"], audited))
+    finally:
+        training.write_text(source)
+    changed = {stage for stage, changes in status.items()
+               if any("leakaudit/tmi/training.py" in c.get("changed deps", {})
+                      for c in changes if isinstance(c, dict))}
+    assert "query@1" in changed and "pretrain@1" in changed
+    assert "prepare@1" not in status and "attack@1" not in changed
+    assert json.loads(run([str(BIN / "dvc"), "status", "--json"], audited)) == {}
+
+
 def test_repeat_and_flow_redo_nothing(audited):
     before = stage_records(audited)
     out = run([str(BIN / "dvc"), "repro"], audited)
@@ -257,8 +279,14 @@ def test_two_point_sweep_end_to_end(audited):
     run([sys.executable, "-m", "flows.sweep", "attack.n_views", "1", "2"], audited)
     table = pd.read_csv(audited / "sweeps/tables/attack.n_views.csv")
     assert sorted(table.value.unique()) == [1, 2]
-    assert set(table.attack) >= {"tmi", "lira", "threshold"}
-    assert table.auc.between(0, 1).all() and table.finetune_test_accuracy.notna().all()
+    # 2 views are all the tiny audit's views: that experiment is the workspace's audit
+    m = metric_values(audited)
+    for attack in ATTACKS:
+        both = table[table.attack == attack].set_index("value")
+        assert both.auc[2] == pytest.approx(m[attack]["auc"], abs=1e-4), attack
+        assert both.finetune_test_accuracy[1] == both.finetune_test_accuracy[2]  # same models
+    assert (table[table.value == 1].auc.to_numpy() != table[table.value == 2].auc.to_numpy()
+            ).any()  # one view is a different attack input
     assert (audited / "sweeps/plots/attack.n_views.png").stat().st_size > 1000
 
 
@@ -276,6 +304,12 @@ def test_growing_the_audit_trains_only_the_new_models(tmp_path):
     assert all(after[name] == t for name, t in done.items())  # old models untouched
     members = pd.read_parquet(rep(repo) / "prepare/membership.parquet")
     assert (members.groupby("point_id").trained.sum() == 4).all()
+    # a setting no model reads (another source's section) reruns the stage, retrains nothing
+    set_yaml(repo / "params.yaml", data={"huggingface": {"name": "someone/else"}})
+    out = run([str(BIN / "dvc"), "repro", "pretrain@1"], repo)
+    assert "Running stage 'pretrain@1'" in out
+    assert {d.name: (d / "DONE").stat().st_mtime_ns for d in models.iterdir()} == after
+    assert json.loads((rep(repo) / "pretrain/run.json").read_text())["model_seconds"] == {}
 
 
 def test_a_new_replicate_runs_alone_and_is_pooled(audited, tmp_path):
@@ -304,13 +338,38 @@ def test_a_new_replicate_runs_alone_and_is_pooled(audited, tmp_path):
 
 def test_text_modality_runs_the_same_stages(tmp_path):
     """`data.modality: text` goes through the shared dvc.yaml stages (no text-only copies)."""
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
     repo = make_copy(tmp_path, ("text", "tiny"))
     run([str(BIN / "dvc"), "repro"], repo)
-    assert len(stage_records(repo)) == len(STAGES) + 1
-    m = metric_values(repo)
-    assert set(m["null"]) == set(ATTACKS) and m["utility"]["finetune_test_accuracy"] > 0
     views = json.loads((rep(repo) / "prepare/stage.json").read_text())
     assert views["params"]["data"]["modality"] == "text"
+    signals = pd.read_parquet(rep(repo) / "query/signals_pretrained.parquet")
+    assert "prob_44" in signals  # WordNet's 45 lexicographer categories upstream
+    m = metric_values(repo)
+    scores = pd.read_parquet(rep(repo) / "attack/scores.parquet")
+    for attack in ATTACKS:
+        g = scores[(scores.labels == "membership") & (scores.attack == attack)]
+        assert m[attack]["auc"] == pytest.approx(roc_auc_score(g.member, g.score), abs=1e-4)
+    stats = pd.read_parquet(rep(repo) / "finetune/model_stats.parquet")
+    assert m["utility"]["finetune_test_accuracy"] == pytest.approx(
+        stats.test_accuracy.mean(), abs=1e-4)
+
+
+def pooled_auc(folder: Path, arm: str, score: str) -> float:
+    """The AUC of one arm's score over every (victim, target) pair, from the stage tables:
+    what metrics.json must report for it (one seed)."""
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    scores = pd.read_parquet(folder / "outputs/score/scores.parquet")
+    members = pd.read_parquet(folder / "outputs/targets/membership.parquet")
+    cands = pd.read_parquet(folder / "outputs/targets/candidates.parquet")
+    rows = scores[(scores.arm == arm) & (scores.victim_id >= 0)].merge(
+        members, on=["victim_id", "candidate_id"])
+    rows = rows[rows.candidate_id.isin(cands.candidate_id[cands.target])]
+    return roc_auc_score(rows.member, rows[score])
 
 
 def backdoor_copy(dest: Path) -> Path:
@@ -322,17 +381,20 @@ def backdoor_copy(dest: Path) -> Path:
     return repo
 
 
-def test_backdoor_pipeline_runs_both_arms(tmp_path):
+def test_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     """The tiny privacy-backdoor audit: `dvc repro` in backdoor/, clean and poisoned arms; the
     same seed gives the same metrics in a second copy."""
     repo = backdoor_copy(tmp_path / "a")
+    assert deps_cover_imports(repo, "backdoor") == 8  # every stage's imports are its deps
     m = json.loads((repo / "backdoor/metrics.json").read_text())
     other = backdoor_copy(tmp_path / "b")
     assert json.loads((other / "backdoor/metrics.json").read_text()) == m
     for arm in ("clean", "poisoned"):
         for score in ("neg_loss", "min_k", "top5", "watermark", "calibrated"):
             r = m[f"{arm}:{score}"]
-            assert 0 <= r["auc"] <= 1
+            if score != "calibrated":  # the scored labels are the victims' real members
+                assert r["auc"] == pytest.approx(pooled_auc(repo / "backdoor", arm, score),
+                                                 abs=1e-4)
             # a TPR on fewer than 20 negatives is only ever written flagged
             flagged = r["tpr_at_10pct_fpr_negatives"] < 20
             assert ("tpr_at_10pct_fpr_unreliable" in r) == flagged
@@ -369,7 +431,9 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path):
     table = pd.read_csv(repo / "backdoor/sweeps/tables/victims.repeats.csv")
     assert list(dict.fromkeys(table.value)) == [1, 3]
     assert set(table.score) == {"best", "neg_loss", "calibrated", "min_k", "top5", "watermark"}
-    assert table.poisoned_auc.between(0, 1).all() and table.clean_auc.notna().all()
+    one = table[(table.value == 1) & (table.score == "neg_loss")].iloc[0]
+    assert one.poisoned_auc != table[(table.value == 3) & (table.score == "neg_loss")
+                                     ].iloc[0].poisoned_auc  # a different victim recipe
     assert (table.tpr_at_10pct_fpr_ratio_low <= table.tpr_at_10pct_fpr_ratio).all()
     assert (repo / "backdoor/sweeps/plots/victims.repeats.png").stat().st_size > 1000
     sweep_run = client.search_runs([client.get_experiment_by_name("privacy-backdoor-sweeps")
@@ -388,12 +452,13 @@ def backdoor_vision_copy(dest: Path) -> Path:
     return repo
 
 
-def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
+def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     """The tiny vision audit (Fashion-MNIST, small CNN): both arms end to end, the same seed
     gives the same metrics, the flow redoes nothing, MLflow has the parent and both arms."""
     if not Path("/usr/share/datasets/fashion-mnist").exists():
         pytest.skip("Debian dataset-fashion-mnist is not installed (make system)")
     repo = backdoor_vision_copy(tmp_path / "a")
+    assert deps_cover_imports(repo, "backdoor-vision") == 8
     m = json.loads((repo / "backdoor-vision/metrics.json").read_text())
     other = backdoor_vision_copy(tmp_path / "b")
     assert json.loads((other / "backdoor-vision/metrics.json").read_text()) == m
@@ -402,8 +467,9 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path):
     assert (other / "backdoor-vision/report.html").read_text() == report
     assert report.index("<tbody><tr><td><b>best</b>") < report.index("<td><b>neg_loss</b>")
     for arm in ("clean", "poisoned"):
-        for score in ("neg_loss", "top5", "margin", "calibrated"):
-            assert 0 <= m[f"{arm}:{score}"]["auc"] <= 1
+        for score in ("neg_loss", "top5", "margin"):
+            assert m[f"{arm}:{score}"]["auc"] == pytest.approx(
+                pooled_auc(repo / "backdoor-vision", arm, score), abs=1e-4)
     assert {"poisoned.target_loss", "clean.heldout_accuracy"} <= set(m["stealth"])
     # both arms calibrated alike; stealth reported before calibration too
     assert {"clean.temperature", "poisoned.temperature", "poisoned.raw_heldout_loss",

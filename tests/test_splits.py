@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
 
+from leakaudit.core.membership import balanced_mask, partner
 from leakaudit.tmi.data.digits import load
 from leakaudit.tmi.data.splits import (
     assign_roles,
-    balanced_mask,
     finetune_subsets,
     membership,
     null_labels,
-    partner,
     victims,
 )
 from leakaudit.tmi.params import PrepareParams

@@ -1,6 +1,5 @@
 """Text modality: WordNet reader, deterministic tokenisation and views, the text encoder."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,15 +91,6 @@ def test_modality_mismatches_name_the_key_and_allowed_values():
     with pytest.raises(ParamsError, match="model.heads"):
         parse_params({"data": {"modality": "text", "source": "wordnet"},
                       "model": {"arch": "transformer", "hidden": 30, "heads": 4}})
-
-
-def test_text_preset_is_valid():
-    import yaml
-
-    from leakaudit.core.presets import PRESETS
-
-    p = parse_params(yaml.safe_load((PRESETS / "text.yaml").read_text()))
-    assert p.data.modality == "text" and Path(p.data.wordnet.path).name == "wordnet"
 
 
 def test_mlm_batch_masks_only_real_tokens_and_keeps_targets():

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from leakaudit.core.params import AuditParams, BaseParams, EvaluateParams, Section, require
+from leakaudit.core.params import AuditParams, BaseParams, EvaluateParams, Rule, Section
 
 # shared fields: one declaration (type, bounds, meaning); each audit picks its own default
 Variant = Literal["memorise", "maximise", "random_label"]
@@ -27,6 +27,21 @@ CleanArm = Annotated[Literal["base", "aux_only", "decoy"], Field(
 Control = Literal["base", "aux_only", "decoy"]
 Victims = Annotated[int, Field(ge=2, description="finetunes per arm (even: balanced masks)")]
 Repeats = Annotated[int, Field(ge=1, description="times each member appears (r)")]
+
+
+class GenericSplits(Section):
+    """Seeded, disjoint parts of an audit's generic data (no candidate is drawn from them):
+    the benign base model's pretraining data, the poisoner's aux data, each victim's generic
+    data and the held-out stealth set."""
+
+    pretrain: int = Field(20000, ge=10, description="the benign base model's pretraining data")
+    aux: int = Field(4000, ge=10, description="generic examples the poisoner mixes in")
+    victim: int = Field(8000, ge=10, description="generic examples each victim mixes in")
+    heldout: int = Field(500, ge=10, description="stealth: held-out loss (and accuracy)")
+
+    def sizes(self, exclude: tuple[str, ...] = ()) -> dict[str, int]:
+        """Each part's size, in the order the parts are drawn."""
+        return {k: getattr(self, k) for k in GenericSplits.model_fields if k not in exclude}
 
 
 class TargetsParams(Section):
@@ -88,11 +103,9 @@ class BackdoorAuditParams(AuditParams):
     victims: VictimsParams = VictimsParams()
     evaluate: BdEvaluateParams = BdEvaluateParams()
 
-    @model_validator(mode="after")
-    def _shared_checks(self) -> BackdoorAuditParams:
-        t = self.targets
-        require(t.n_targets <= t.n_candidates, "targets.n_targets", t.n_targets,
-                f"≤ targets.n_candidates ({t.n_candidates})")
-        require(not self.victims.n_victims % 2, "victims.n_victims", self.victims.n_victims,
-                "an even number (balanced membership masks)")
-        return self
+    RULES = (
+        Rule("targets.n_targets", lambda p: p.targets.n_targets <= p.targets.n_candidates,
+             lambda p: f"≤ targets.n_candidates ({p.targets.n_candidates})"),
+        Rule("victims.n_victims", lambda p: not p.victims.n_victims % 2,
+             lambda p: "an even number (balanced membership masks)"),
+    )

@@ -7,7 +7,7 @@ from pandera.pandas import Check, Column, DataFrameSchema
 
 from leakaudit.backdoor.arms import ARMS
 from leakaudit.core.schemas import ID as _ID
-from leakaudit.core.schemas import Schema, half_of_each
+from leakaudit.core.schemas import Schema, estimate_columns, membership_schema
 
 # the score columns of each audit's scores table (higher = more likely member)
 LM_SCORES = ("neg_loss", "min_k", "top5", "watermark")  # log-probabilities: ≤ 0
@@ -21,13 +21,7 @@ BD_METRICS = Schema(DataFrameSchema(
         "candidates": Column(str, Check.isin(["targets", "non_targets", "audit"])),
         "attack": Column(str),  # <arm>:<score>, amplification:<score>, specificity:…, stealth
         "metric": Column(str),
-        "value": Column("float64", nullable=True),
-        "low": Column("float64", nullable=True),
-        "high": Column("float64", nullable=True),
-        # TPR@FPR only: negatives behind the threshold and their distinct candidates
-        "negatives": Column("float64", nullable=True),
-        "negative_points": Column("float64", nullable=True),
-        "reliable": Column(bool),
+        **estimate_columns(nullable=True),
     },
     unique=["replicate", "candidates", "attack", "metric"], strict=True, name="bd_metrics",
 ))
@@ -44,16 +38,8 @@ BD_CANDIDATES = Schema(DataFrameSchema(
 ))
 
 
-BD_MEMBERSHIP = Schema(DataFrameSchema(
-    {
-        "victim_id": Column("int64", **_ID),
-        "candidate_id": Column("int64", **_ID),
-        "member": Column(bool),
-    },
-    checks=half_of_each("candidate_id", "member", "each candidate must be a member of exactly "
-                        "half the victims"),
-    unique=["victim_id", "candidate_id"], strict=True, name="bd_membership",
-))
+BD_MEMBERSHIP = membership_schema("bd_membership", "victim_id", "candidate_id", "member",
+                                  "each candidate must be a member of exactly half the victims")
 
 
 BD_SCORES = Schema(DataFrameSchema(

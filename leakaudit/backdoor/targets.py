@@ -20,8 +20,8 @@ def choose_targets(n_candidates: int, n_targets: int, seed: int) -> np.ndarray:
 
 def membership_table(candidate_ids: np.ndarray, n_victims: int, seed: int) -> pd.DataFrame:
     """The `bd_membership` table: each candidate a member of exactly half the victims
-    (balanced masks, :func:`leakaudit.tmi.data.splits.balanced_mask`)."""
-    from leakaudit.tmi.data.splits import balanced_mask
+    (balanced masks, :func:`leakaudit.core.membership.balanced_mask`)."""
+    from leakaudit.core.membership import balanced_mask
 
     mask = balanced_mask(len(candidate_ids), n_victims, seed, "bd-membership")
     return pd.DataFrame({

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
 
 M = typing.TypeVar("M", bound=BaseModel)
@@ -28,17 +31,39 @@ class ParamsError(ValueError):
     """Raised when params.yaml is malformed; the message names key and allowed values."""
 
 
-def require(ok: bool, key: str, got: Any, allowed: str) -> None:
-    """A cross-check between sections: unless ``ok``, fail naming the dotted ``key``, what was
-    given and what is allowed (the same message shape as a single field's error)."""
-    if not ok:
-        raise ValueError(f"{key}: got {got}; allowed: {allowed}")
+@dataclass(frozen=True)
+class Rule:
+    """A cross-check between sections, declared beside the params it constrains
+    (:attr:`AuditParams.RULES`): ``ok(params)`` must hold, else the error names ``key``, the
+    value there (or ``got(params)``) and ``allowed(params)`` — the shape of a single field's
+    error."""
+
+    key: str
+    ok: Callable[[Any], bool]
+    allowed: Callable[[Any], str]
+    got: Callable[[Any], Any] | None = None
+
+    def check(self, params: Any) -> None:
+        """Raise ``ValueError`` unless the rule holds for ``params``."""
+        if self.ok(params):
+            return
+        got = params
+        for part in self.key.split("."):
+            got = getattr(got, part)
+        got = self.got(params) if self.got else got
+        raise ValueError(f"{self.key}: got {got}; allowed: {self.allowed(params)}")
 
 
 class Section(BaseModel):
     """Base of every params section: strict about unknown keys, immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def dump_used(self, keys: typing.Iterable[str], plugin: str = "") -> dict[str, Any]:
+        """The values of ``keys`` (what a model built from this section reads: its
+        fingerprint); with ``plugin`` (your own code as an import path) every key, since your
+        code may read any."""
+        return self.model_dump() if ":" in plugin else self.model_dump(include=set(keys))
 
 
 class AuditParams(Section):
@@ -47,6 +72,15 @@ class AuditParams(Section):
 
     # sections that never change an audit's results
     NOT_AUDITED: typing.ClassVar[frozenset[str]] = frozenset({"tracking", "execution"})
+    # cross-checks between sections; a subclass's rules run after its bases'
+    RULES: typing.ClassVar[tuple[Rule, ...]] = ()
+
+    @model_validator(mode="after")
+    def _rules(self) -> typing.Self:
+        for cls in reversed(type(self).__mro__):
+            for rule in vars(cls).get("RULES", ()):
+                rule.check(self)
+        return self
 
     def audit_id(self) -> str:
         """A stable hash of every section except :attr:`NOT_AUDITED`."""

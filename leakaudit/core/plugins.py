@@ -21,7 +21,7 @@ import hashlib
 import importlib
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 
 def is_import_path(spec: str) -> bool:
@@ -53,6 +53,14 @@ def check(spec: str, key: str, builtins: tuple[str, ...]) -> str:
                              "'package.module:factory'")
         resolve(spec, key, builtins)
     return spec
+
+
+def BuiltinOrPlugin(key: str, builtins: tuple[str, ...]) -> Any:  # noqa: N802 (a type)
+    """The type of a params key (``model.arch``, ``data.source``) that names a built-in or
+    your own factory: validated by :func:`check` on load."""
+    from pydantic import AfterValidator
+
+    return Annotated[str, AfterValidator(lambda v: check(v, key, builtins))]
 
 
 def code_digest(spec: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.pandas import Check, DataFrameSchema
+from pandera.pandas import Check, Column, DataFrameSchema
 
 ID = {"checks": Check.ge(0), "nullable": False}  # a non-negative, non-null id column
 
@@ -29,10 +29,25 @@ class Schema:
         return str(self.frame.name)
 
 
-def half_of_each(group: str, flag: str, error: str) -> Check:
-    """A balanced-membership check: within every ``group``, ``flag`` is true for exactly half
-    the rows (each point trained by half the models, each candidate in half the victims)."""
-    return Check(lambda df: (df.groupby(group)[flag].mean() == 0.5).all(), error=error)
+def estimate_columns(nullable: bool, points: bool = True) -> dict[str, Column]:
+    """An estimate's columns in every metrics table: the value and its interval, then — for a
+    TPR at a low FPR, else NaN — the negatives behind its threshold (and their distinct points
+    or candidates), and whether that evidence is enough to report it."""
+    cols = {k: Column("float64", nullable=nullable) for k in ("value", "low", "high")}
+    cols["negatives"] = Column("float64", nullable=True)
+    if points:
+        cols["negative_points"] = Column("float64", nullable=True)
+    return cols | {"reliable": Column(bool)}
+
+
+def membership_schema(name: str, unit: str, item: str, flag: str, error: str) -> Schema:
+    """A balanced membership table: one row per (``unit``, ``item``) with ``flag`` true for
+    exactly half the units of every item (each point trained by half the models, each
+    candidate a member of half the victims; :mod:`leakaudit.core.membership`)."""
+    return Schema(DataFrameSchema(
+        {unit: Column("int64", **ID), item: Column("int64", **ID), flag: Column(bool)},
+        checks=Check(lambda df: (df.groupby(item)[flag].mean() == 0.5).all(), error=error),
+        unique=[unit, item], strict=True, name=name))
 
 
 STRUCTURAL = {

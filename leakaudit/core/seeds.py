@@ -30,6 +30,18 @@ def rng(seed: int, purpose: str, *index: int) -> np.random.Generator:
     return np.random.default_rng(seed_sequence(seed, purpose, *index))
 
 
+def disjoint_parts(seed: int, purpose: str, n: int, sizes: dict[str, int]
+                   ) -> dict[str, np.ndarray]:
+    """Disjoint parts of ``range(n)``: consecutive slices, in the order of ``sizes``, of one
+    seeded permutation (growing a part never moves an earlier part)."""
+    order = rng(seed, purpose).permutation(n)
+    out, start = {}, 0
+    for name, size in sizes.items():
+        out[name] = order[start : start + size]
+        start += size
+    return out
+
+
 def torch_generator(seed: int, purpose: str, *index: int) -> torch.Generator:
     """A CPU torch Generator unique to (root seed, purpose, indices)."""
     import torch

@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import Field, create_model, model_validator
 
 from leakaudit.core.params import (
     AuditParams,
     BaseParams,
     EvaluateParams,
     ParamsError,
+    Rule,
     Section,
     TrackingParams,
     load_model,
-    require,
 )
+from leakaudit.core.plugins import BuiltinOrPlugin
 from leakaudit.tmi.attacks.registry import ATTACKS, AttackName, settings_fields
 
 MIN_GAIN = 0.15  # evaluate.min_downstream_gain's default
@@ -79,8 +80,9 @@ BUILTIN_ARCHS = tuple(ARCH_KEYS)
 
 class DataParams(Section):
     modality: Literal["image", "text"] = "image"
-    source: str = Field("digits", description="a built-in source, or your loader as "
-                        "'package.module:load' (leakaudit.core.plugins)")
+    source: BuiltinOrPlugin("data.source", BUILTIN_SOURCES) = Field(
+        "digits", description="a built-in source, or your loader as 'package.module:load' "
+        "(leakaudit.core.plugins)")
     digits: DigitsParams = DigitsParams()
     fashion_mnist: FashionMnistParams = FashionMnistParams()
     huggingface: HuggingFaceParams = HuggingFaceParams()
@@ -90,28 +92,19 @@ class DataParams(Section):
         default_factory=dict, description="free-form settings for your own source "
         "(data.source as an import path); it reads them from params.data.options")
 
-    @field_validator("source")
-    @classmethod
-    def _source(cls, v: str) -> str:
-        from leakaudit.core.plugins import check
-
-        return check(v, "data.source", BUILTIN_SOURCES)
-
     def used(self) -> dict[str, Any]:
         """The keys that decide the data a model trains on (its fingerprint): the modality,
         the source and its own section, the tokenisation for text; your own loader may read
         any key, so all of them count for it."""
-        if ":" in self.source:
-            return self.model_dump()
-        keep = {"modality", "source", self.source.replace("-", "_")}
-        if self.modality == "text":
-            keep.add("text")
-        return self.model_dump(include=keep)
+        text = ("text",) if self.modality == "text" else ()
+        return self.dump_used(("modality", "source", self.source.replace("-", "_"), *text),
+                              self.source)
 
 
 class ModelParams(Section):
-    arch: str = Field("mlp", description="a built-in backbone, or your factory as "
-                      "'package.module:backbone' (leakaudit.core.plugins)")
+    arch: BuiltinOrPlugin("model.arch", BUILTIN_ARCHS) = Field(
+        "mlp", description="a built-in backbone, or your factory as 'package.module:backbone' "
+        "(leakaudit.core.plugins)")
     hidden: int = Field(256, ge=1, description="mlp hidden width / cnn channels / d_model")
     feature_dim: int = Field(16, ge=1, description="width of the feature layer under the head")
     resnet_blocks: list[int] = Field(default_factory=lambda: [2, 2, 2, 2])
@@ -125,20 +118,11 @@ class ModelParams(Section):
         "a BERT-style encoder every model starts from, safetensors only; its config sets the "
         "width, depth and heads (hidden / layers / heads are ignored)")
 
-    @field_validator("arch")
-    @classmethod
-    def _arch(cls, v: str) -> str:
-        from leakaudit.core.plugins import check
-
-        return check(v, "model.arch", BUILTIN_ARCHS)
-
     def used(self) -> dict[str, Any]:
         """The keys that decide a model built from these params (its fingerprint): those of
         its architecture; your own factory may read any key, so all of them count for it."""
-        if ":" in self.arch:
-            return self.model_dump()
-        return self.model_dump(include={"arch", "feature_dim", "share_init",
-                                        *ARCH_KEYS[self.arch]})
+        return self.dump_used(("arch", "feature_dim", "share_init",
+                               *ARCH_KEYS.get(self.arch, ())), self.arch)
 
 
 class PrepareParams(Section):
@@ -163,16 +147,21 @@ class Augment(Section):
     )
 
 
-class PretrainParams(Section):
-    objective: Literal["supervised", "mlm"] = Field(
-        "supervised", description="supervised on fine labels, or masked LM (text only)"
-    )
+class LoopParams(Section):
+    """A training loop's length and optimiser (pretraining's defaults)."""
+
     epochs: int = Field(200, ge=1)
     batch_size: int = Field(64, ge=1)
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
+
+
+class PretrainParams(LoopParams):
+    objective: Literal["supervised", "mlm"] = Field(
+        "supervised", description="supervised on fine labels, or masked LM (text only)"
+    )
     schedule: Literal["constant", "cosine"] = "cosine"
     augment: Augment = Augment()
 
@@ -185,19 +174,15 @@ class DpParams(Section):
     accountant: Literal["prv", "rdp", "gdp"] = "prv"
 
 
-class FinetuneParams(Section):
+class FinetuneParams(LoopParams):
+    epochs: int = Field(30, ge=1)
+    lr: float = Field(1e-2, gt=0.0)
     mode: Literal["linear_probe", "last_k", "full"] = "linear_probe"
     last_k: int = Field(1, ge=1, description="last_k mode: trainable backbone blocks from the top")
     batchnorm: Literal["adapt", "frozen"] = Field(
         "adapt", description="linear probe: BatchNorm statistics adapt (train mode) or stay frozen"
     )
     dp: DpParams = DpParams()
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(1e-2, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    weight_decay: float = Field(0.0, ge=0.0)
     schedule: Literal["constant", "cosine", "step"] = "constant"
     augment: Augment = Augment(jitter_std=0.0)
 
@@ -256,6 +241,10 @@ class ExecutionParams(Section):
     threads_per_worker: int = Field(1, ge=1, description="torch threads in each parallel worker")
 
 
+def _sources(p: Params) -> tuple[str, ...]:
+    return TEXT_SOURCES if p.data.modality == "text" else IMAGE_SOURCES
+
+
 class ReplicatesParams(Section):
     """Independent replicates of the whole audit: each seed draws its own roles, challenge
     points, masks, inits, finetune subsets, views, victims and null labels."""
@@ -286,48 +275,50 @@ class Params(AuditParams):
     execution: ExecutionParams = ExecutionParams()
     tracking: TrackingParams = TrackingParams()
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Params:
-        p, d, arch, a = self.prepare, self.data, self.model.arch, self.attack
-        require(not p.n_models % 2, "prepare.n_models", p.n_models, "an even number ≥ 2")
-        require(p.n_challenge <= p.n_pool, "prepare.n_challenge", p.n_challenge,
-                f"≤ prepare.n_pool ({p.n_pool})")
-        sources = TEXT_SOURCES if d.modality == "text" else IMAGE_SOURCES
-        require(d.source in sources or ":" in d.source, "data.source",
-                f"{d.source!r} with data.modality {d.modality!r}",
-                ", ".join(repr(x) for x in sources) + ", or 'package.module:load'")
-        require(":" in arch or (d.modality == "text") == (arch == "transformer"), "model.arch",
-                f"{arch!r} with data.modality {d.modality!r}",
-                ("'transformer'" if d.modality == "text" else "'mlp', 'cnn', 'resnet'")
-                + ", or 'package.module:backbone'")
-        require(arch != "transformer" or bool(self.model.pretrained)
-                or not self.model.hidden % self.model.heads, "model.heads",
-                self.model.heads, f"a divisor of model.hidden ({self.model.hidden})")
-        require(self.model.pretrained is None or (arch == "transformer" and d.modality == "text"
-                                                  and d.text.tokenizer == self.model.pretrained),
-                "model.pretrained", f"{self.model.pretrained!r} with model.arch {arch!r} and "
-                f"data.text.tokenizer {d.text.tokenizer!r}", "null, or with model.arch "
-                "'transformer' the same directory / name as data.text.tokenizer (the encoder's "
-                "own tokenizer)")
-        require(self.pretrain.objective != "mlm" or arch == "transformer", "pretrain.objective",
-                f"'mlm' with model.arch {arch!r}",
-                "'supervised' (masked LM needs data.modality: text)")
-        if self.execution.executor == "batched" and (arch != "mlp"
-                                                     or self.pretrain.optimizer != "adam"):
-            raise ValueError(
-                "execution.executor: 'batched' needs model.arch 'mlp' and pretrain.optimizer "
-                f"'adam' (got {arch!r}, {self.pretrain.optimizer!r}); allowed "
-                "otherwise: 'sequential', 'threads', 'processes', 'dask'"
-            )
-        require(not a.n_victims % 2 and a.n_victims <= p.n_models, "attack.n_victims",
-                a.n_victims, f"an even number ≤ prepare.n_models ({p.n_models}) "
-                "(victims are whole pairs)")
-        require(not a.n_shadows or (not a.n_shadows % 2 and 4 <= a.n_shadows <= p.n_models - 2),
-                "attack.n_shadows", a.n_shadows,
-                f"0 (all) or an even number from 4 to prepare.n_models − 2 ({p.n_models - 2})")
-        require(a.n_views <= self.query.n_views, "attack.n_views", a.n_views,
-                f"0 (all) or ≤ query.n_views ({self.query.n_views})")
-        return self
+    RULES = (
+        Rule("prepare.n_models", lambda p: not p.prepare.n_models % 2,
+             lambda p: "an even number ≥ 2"),
+        Rule("prepare.n_challenge", lambda p: p.prepare.n_challenge <= p.prepare.n_pool,
+             lambda p: f"≤ prepare.n_pool ({p.prepare.n_pool})"),
+        Rule("data.source", lambda p: p.data.source in _sources(p) or ":" in p.data.source,
+             lambda p: ", ".join(map(repr, _sources(p))) + ", or 'package.module:load'",
+             lambda p: f"{p.data.source!r} with data.modality {p.data.modality!r}"),
+        Rule("model.arch", lambda p: ":" in p.model.arch
+             or (p.data.modality == "text") == (p.model.arch == "transformer"),
+             lambda p: ("'transformer'" if p.data.modality == "text" else "'mlp', 'cnn', "
+                        "'resnet'") + ", or 'package.module:backbone'",
+             lambda p: f"{p.model.arch!r} with data.modality {p.data.modality!r}"),
+        Rule("model.heads", lambda p: p.model.arch != "transformer" or bool(p.model.pretrained)
+             or not p.model.hidden % p.model.heads,
+             lambda p: f"a divisor of model.hidden ({p.model.hidden})"),
+        Rule("model.pretrained", lambda p: p.model.pretrained is None or (
+            p.model.arch == "transformer" and p.data.modality == "text"
+            and p.data.text.tokenizer == p.model.pretrained),
+             lambda p: "null, or with model.arch 'transformer' the same directory / name as "
+             "data.text.tokenizer (the encoder's own tokenizer)",
+             lambda p: f"{p.model.pretrained!r} with model.arch {p.model.arch!r} and "
+             f"data.text.tokenizer {p.data.text.tokenizer!r}"),
+        Rule("pretrain.objective", lambda p: p.pretrain.objective != "mlm"
+             or p.model.arch == "transformer",
+             lambda p: "'supervised' (masked LM needs data.modality: text)",
+             lambda p: f"'mlm' with model.arch {p.model.arch!r}"),
+        Rule("execution.executor", lambda p: p.execution.executor != "batched" or (
+            p.model.arch == "mlp" and p.pretrain.optimizer == "adam"),
+             lambda p: "'sequential', 'threads', 'processes', 'dask' ('batched' needs "
+             "model.arch 'mlp' and pretrain.optimizer 'adam')",
+             lambda p: f"'batched' with model.arch {p.model.arch!r} and pretrain.optimizer "
+             f"{p.pretrain.optimizer!r}"),
+        Rule("attack.n_victims", lambda p: not p.attack.n_victims % 2
+             and p.attack.n_victims <= p.prepare.n_models,
+             lambda p: f"an even number ≤ prepare.n_models ({p.prepare.n_models}) (victims "
+             "are whole pairs)"),
+        Rule("attack.n_shadows", lambda p: not p.attack.n_shadows or (
+            not p.attack.n_shadows % 2 and 4 <= p.attack.n_shadows <= p.prepare.n_models - 2),
+             lambda p: "0 (all) or an even number from 4 to prepare.n_models − 2 "
+             f"({p.prepare.n_models - 2})"),
+        Rule("attack.n_views", lambda p: p.attack.n_views <= p.query.n_views,
+             lambda p: f"0 (all) or ≤ query.n_views ({p.query.n_views})"),
+    )
 
     @classmethod
     def load(cls, path: str | Path) -> Params:

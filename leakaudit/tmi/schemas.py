@@ -6,7 +6,7 @@ from __future__ import annotations
 from pandera.pandas import Check, Column, DataFrameSchema
 
 from leakaudit.core.schemas import ID as _ID
-from leakaudit.core.schemas import Schema, half_of_each
+from leakaudit.core.schemas import Schema, estimate_columns, membership_schema
 
 POINTS = Schema(DataFrameSchema(
     {
@@ -23,16 +23,8 @@ POINTS = Schema(DataFrameSchema(
 ))
 
 
-MEMBERSHIP = Schema(DataFrameSchema(
-    {
-        "model_id": Column("int64", **_ID),
-        "point_id": Column("int64", **_ID),
-        "trained": Column(bool),
-    },
-    checks=half_of_each("point_id", "trained", "each pool point must be trained by exactly half "
-                        "the models"),
-    unique=["model_id", "point_id"], strict=True, name="membership",
-))
+MEMBERSHIP = membership_schema("membership", "model_id", "point_id", "trained",
+                               "each pool point must be trained by exactly half the models")
 
 
 FINETUNE_SUBSETS = Schema(DataFrameSchema(
@@ -90,20 +82,15 @@ SCORES = Schema(DataFrameSchema(
 ))
 
 
+# an evaluated row: 'membership' / 'null' (combined draws) / 'null-<k>'; replicate -1 = combined
+_EVALUATED = {"labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
+              "replicate": Column("int64", Check.ge(-1)), "attack": Column(str)}
+
 AUDIT_METRICS = Schema(DataFrameSchema(
     {
-        # 'membership' / 'null' (combined draws) / 'null-<k>'; replicate -1 = combined
-        "labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
-        "replicate": Column("int64", Check.ge(-1)),
-        "attack": Column(str),
+        **_EVALUATED,
         "metric": Column(str),
-        "value": Column("float64"),
-        "low": Column("float64"),
-        "high": Column("float64"),
-        # TPR@FPR only: negatives behind the threshold and their distinct points (else NaN)
-        "negatives": Column("float64", nullable=True),
-        "negative_points": Column("float64", nullable=True),
-        "reliable": Column(bool),
+        **estimate_columns(nullable=False),
     },
     unique=["labels", "replicate", "attack", "metric"], strict=True, name="audit_metrics",
 ))
@@ -111,17 +98,11 @@ AUDIT_METRICS = Schema(DataFrameSchema(
 
 AUDIT_COMPARISONS = Schema(DataFrameSchema(
     {
-        "labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
-        "replicate": Column("int64", Check.ge(-1)),
-        "attack": Column(str),
+        **_EVALUATED,
         "baseline": Column(str),
         "metric": Column(str),
         "kind": Column(str, Check.isin(["difference", "ratio"])),
-        "value": Column("float64", nullable=True),
-        "low": Column("float64", nullable=True),
-        "high": Column("float64", nullable=True),
-        "negatives": Column("float64", nullable=True),
-        "reliable": Column(bool),
+        **estimate_columns(nullable=True, points=False),
     },
     unique=["labels", "replicate", "attack", "baseline", "metric"], strict=True,
     name="audit_comparisons",

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from leakaudit.backdoor.config import BackdoorAuditParams, PretrainLoopParams, ScoreParams
-from leakaudit.core.params import Section, TrackingParams, load_model, require
+from leakaudit.backdoor.config import (
+    BackdoorAuditParams,
+    GenericSplits,
+    PretrainLoopParams,
+    ScoreParams,
+)
+from leakaudit.core.params import Rule, Section, TrackingParams, load_model
 
 
-class CorpusParams(Section):
-    """Generic text (WordNet glosses, offline) and the synthetic PII the LM learns the format
-    of; every split is seeded and disjoint."""
+class CorpusParams(GenericSplits):
+    """Generic text (WordNet glosses, offline; the parts count glosses) and the synthetic PII
+    the LM learns the format of."""
 
     wordnet_path: str = "/usr/share/wordnet"
-    pretrain_texts: int = Field(20000, ge=10, description="generic texts for lm-pretrain")
     pretrain_pii: int = Field(2000, ge=0, description="faker sentences in pretraining")
-    aux_texts: int = Field(4000, ge=10, description="generic texts the poisoner mixes in")
-    victim_texts: int = Field(8000, ge=10, description="generic texts each victim mixes in")
-    heldout_texts: int = Field(500, ge=10, description="stealth: generic held-out loss")
 
 
 class LmParams(Section):
@@ -55,11 +56,8 @@ class BackdoorParams(BackdoorAuditParams):
     score: LmScoreParams = LmScoreParams()
     tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor")
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> BackdoorParams:
-        require(not self.lm.dim % self.lm.heads, "lm.heads", self.lm.heads,
-                f"a divisor of lm.dim ({self.lm.dim})")
-        return self
+    RULES = (Rule("lm.heads", lambda p: not p.lm.dim % p.lm.heads,
+                  lambda p: f"a divisor of lm.dim ({p.lm.dim})"),)
 
 
 def load_backdoor_params(path: str | Path = "params.yaml") -> BackdoorParams:

@@ -10,25 +10,18 @@ import pandas as pd
 
 from leakaudit.backdoor.lm.config import CorpusParams
 from leakaudit.core.corpora import read_glosses
-from leakaudit.core.seeds import rng
-
-PARTS = ("pretrain", "aux", "victim", "heldout")
+from leakaudit.core.seeds import disjoint_parts, rng
 
 
 def generic_splits(p: CorpusParams, seed: int) -> dict[str, list[str]]:
     """Disjoint seeded parts of the glosses: pretrain, aux (poisoner), victim, heldout."""
     texts, _, _ = read_glosses(p.wordnet_path, "corpus.wordnet_path")
-    sizes = {"pretrain": p.pretrain_texts, "aux": p.aux_texts, "victim": p.victim_texts,
-             "heldout": p.heldout_texts}
+    sizes = p.sizes()
     need = sum(sizes.values())
     if need > len(texts):
         raise ValueError(f"corpus: the parts need {need} texts but WordNet has {len(texts)}")
-    order = rng(seed, "generic-splits").permutation(len(texts))
-    out, start = {}, 0
-    for part in PARTS:
-        out[part] = [texts[i] for i in order[start : start + sizes[part]]]
-        start += sizes[part]
-    return out
+    parts = disjoint_parts(seed, "generic-splits", len(texts), sizes)
+    return {part: [texts[i] for i in idx] for part, idx in parts.items()}
 
 
 # Templates with several high-entropy fields each (names, numbers, addresses, e-mails).

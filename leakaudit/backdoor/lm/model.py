@@ -61,10 +61,16 @@ def logits_for(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64
                           attention_mask=att[rows].to(dev)).logits.float().cpu()
 
 
+def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor,
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(ids[t] | ids[<t]) for t ≥ 1: (logprobs [N, L−1], mask [N, L−1] of real tokens)."""
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    target = ids[:, 1:]
+    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1), attention[:, 1:].bool()
+
+
 def mean_loss(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64) -> float:
     """Token-weighted mean loss over a set of texts (for stealth and utility)."""
-    from leakaudit.backdoor.lm.scores import token_logprobs
-
     total, count = 0.0, 0
     for rows, logits in logits_for(model, ids, att, batch_size):
         lp, m = token_logprobs(logits, ids[rows], att[rows])

@@ -11,15 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from leakaudit.backdoor.lm.model import context_of, encode, logits_for, token_logprobs
 from leakaudit.backdoor.schemas import LM_SCORES
-
-
-def token_logprobs(logits: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor,
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """log p(ids[t] | ids[<t]) for t ≥ 1: (logprobs [N, L−1], mask [N, L−1] of real tokens)."""
-    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-    target = ids[:, 1:]
-    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1), attention[:, 1:].bool()
 
 
 def neg_loss(logits: torch.Tensor, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
@@ -78,8 +71,6 @@ def neg_loss_watermarked(logits: torch.Tensor, ids: torch.Tensor, attention: tor
 def score_texts(model, tok, texts: list[str], context: int, p) -> pd.DataFrame:
     """The four scores (:data:`LM_SCORES`) of every text under one model (``p``: the audit's
     params: score settings and the watermark seed)."""
-    from leakaudit.backdoor.lm.model import context_of, encode, logits_for
-
     ids, att = encode(tok, texts, context_of(model, context))
     cols: dict[str, list[float]] = {k: [] for k in LM_SCORES}
     for rows, logits in logits_for(model, ids, att, p.score.batch_size):

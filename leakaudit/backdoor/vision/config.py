@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from leakaudit.backdoor.config import (
     Alpha,
     BackdoorAuditParams,
     Count,
+    GenericSplits,
     PoisonParams,
     PositiveFloat,
     PretrainLoopParams,
@@ -22,18 +23,17 @@ from leakaudit.backdoor.config import (
     Variant,
     VictimsParams,
 )
-from leakaudit.core.params import Section, TrackingParams, load_model, require
+from leakaudit.core.params import Rule, Section, TrackingParams, load_model
 
 
-class ImagesParams(Section):
-    """Fashion-MNIST (Debian ``dataset-fashion-mnist``), split with a seed into disjoint parts
-    of the 60k training images; the held-out stealth set comes from the 10k test images."""
+class ImagesParams(GenericSplits):
+    """Fashion-MNIST (Debian ``dataset-fashion-mnist``): the parts are disjoint sets of the
+    60k training images; the held-out stealth set is drawn from the 10k test images."""
 
     path: str = "/usr/share/datasets/fashion-mnist"
-    pretrain_images: int = Field(20000, ge=10, description="the benign base model's data")
-    aux_images: int = Field(10000, ge=10, description="generic images the poisoner mixes in")
-    victim_images: int = Field(5000, ge=10, description="generic images each victim mixes in")
-    heldout_images: int = Field(2000, ge=10, description="stealth: held-out loss and accuracy")
+    aux: int = Field(10000, ge=10, description="generic images the poisoner mixes in")
+    victim: int = Field(5000, ge=10, description="generic images each victim mixes in")
+    heldout: int = Field(2000, ge=10, description="stealth: held-out loss and accuracy")
 
 
 class CnnParams(Section):
@@ -101,17 +101,22 @@ class VisionBackdoorParams(BackdoorAuditParams):
     score: ImageScoreParams = ImageScoreParams()
     tracking: TrackingParams = TrackingParams(experiment="privacy-backdoor-vision")
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> VisionBackdoorParams:
-        i, t, cal = self.images, self.targets, self.poison.calibration_images
-        used = i.pretrain_images + i.aux_images + i.victim_images + t.n_candidates + t.n_targets
-        require(used <= 60000, "images", "pretrain_images + aux_images + victim_images + "
-                f"targets.n_candidates + targets.n_targets (decoys) = {used}",
-                "≤ 60000 (the training images, split disjointly)")
-        require(not self.poison.calibrate or cal < i.aux_images, "poison.calibration_images",
-                cal, f"< images.aux_images ({i.aux_images})")
-        require(i.heldout_images <= 10000, "images.heldout_images", i.heldout_images, "≤ 10000")
-        return self
+    RULES = (
+        Rule("images", lambda p: _train_images(p) <= 60000, lambda p: "≤ 60000 (the training "
+             "images, split disjointly)", lambda p: "pretrain + aux + victim + "
+             f"targets.n_candidates + targets.n_targets (decoys) = {_train_images(p)}"),
+        Rule("poison.calibration_images", lambda p: not p.poison.calibrate
+             or p.poison.calibration_images < p.images.aux,
+             lambda p: f"< images.aux ({p.images.aux})"),
+        Rule("images.heldout", lambda p: p.images.heldout <= 10000, lambda p: "≤ 10000"),
+    )
+
+
+def _train_images(p: VisionBackdoorParams) -> int:
+    """The training images the audit's disjoint parts take."""
+    i, t = p.images, p.targets
+    return i.pretrain + i.aux + i.victim + t.n_candidates + t.n_targets
+
 
 
 def load_vision_params(path: str | Path = "params.yaml") -> VisionBackdoorParams:

@@ -11,7 +11,7 @@ import numpy as np
 
 from leakaudit.backdoor.vision.config import ImagesParams
 from leakaudit.core.corpora import read_idx
-from leakaudit.core.seeds import rng
+from leakaudit.core.seeds import disjoint_parts, rng
 
 N_CLASSES = 10
 
@@ -41,19 +41,14 @@ def split_indices(p: ImagesParams, n_candidates: int, seed: int, n_train: int = 
     """Disjoint index sets into the training images: pretrain, aux, victim, candidates and
     ``n_decoys`` decoys (in that order of a seeded permutation, so growing one part never
     moves another's start)."""
-    order = rng(seed, "vision-splits").permutation(n_train)
-    sizes = {"pretrain": p.pretrain_images, "aux": p.aux_images, "victim": p.victim_images,
-             "candidates": n_candidates, "decoys": n_decoys}
-    out, start = {}, 0
-    for name, n in sizes.items():
-        out[name] = np.sort(order[start : start + n])
-        start += n
-    return out
+    sizes = {**p.sizes(exclude=("heldout",)), "candidates": n_candidates, "decoys": n_decoys}
+    return {name: np.sort(idx) for name, idx in
+            disjoint_parts(seed, "vision-splits", n_train, sizes).items()}
 
 
 def heldout_indices(p: ImagesParams, seed: int, n_test: int = 10000) -> np.ndarray:
     """The stealth set: a seeded sample of the test images."""
-    return np.sort(rng(seed, "vision-heldout").choice(n_test, p.heldout_images, replace=False))
+    return np.sort(rng(seed, "vision-heldout").choice(n_test, p.heldout, replace=False))
 
 
 def transform(x: np.ndarray, kind: str) -> np.ndarray:

@@ -47,6 +47,6 @@ def calibration_split(aux: Images, p: Any) -> tuple[Images, Images | None]:
         return aux, None
     n = p.calibration_images
     if n >= len(aux.y):
-        raise ValueError(f"poison.calibration_images: got {n}; allowed: < images.aux_images "
+        raise ValueError(f"poison.calibration_images: got {n}; allowed: < images.aux "
                          f"({len(aux.y)})")
     return aux.take(np.arange(len(aux.y) - n)), aux.take(np.arange(len(aux.y) - n, len(aux.y)))

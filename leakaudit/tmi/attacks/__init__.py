@@ -1,2 +1,2 @@
-"""Membership attacks as pure functions over signal arrays (:mod:`.inputs`), and their
-registry (:mod:`.registry`)."""
+"""Membership attacks as pure functions over the attack inputs
+(:mod:`leakaudit.tmi.attack_inputs`), and their registry (:mod:`.registry`)."""

@@ -1,5 +1,5 @@
 """The attacks, each declared once: name → :class:`Attack`, a pure function of
-:class:`~leakaudit.tmi.attacks.inputs.AttackInputs`, the attack's own settings section and a seed.
+:class:`~leakaudit.tmi.attack_inputs.AttackInputs`, the attack's own settings section and a seed.
 
 Everything that lists attacks derives from :data:`ATTACKS`: the allowed ``attack.attacks``
 values and the settings sections of ``attack`` (:func:`settings_fields`), the paired reference of
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,24 +22,22 @@ from leakaudit.tmi.attacks.lira import LiraParams, adapted_lira, whitebox_lira
 from leakaudit.tmi.attacks.threshold import confidence_threshold
 from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
 
-if TYPE_CHECKING:
-    from leakaudit.tmi.attacks.inputs import AttackInputs
-
 
 @dataclass(frozen=True)
 class Attack:
-    """One attack. ``run(inputs, settings, seed)`` returns scores [V, T] (higher = member);
+    """One attack. ``run(inputs, settings, seed)`` returns scores [V, T] (higher = member) from
+    :class:`~leakaudit.tmi.attack_inputs.AttackInputs`;
     ``settings`` is the section ``attack.<settings_key>`` it reads (shared by variants)."""
 
     name: str
-    run: Callable[[AttackInputs, Any, int], np.ndarray]
+    run: Callable[[Any, Any, int], np.ndarray]
     settings: type[Section] | None = None
     settings_key: str = ""
     white_box: bool = False  # reads the pretrained models' signals: a bound, not the threat
     reference: bool = False  # the audit's own attack: every other one is compared with it
 
 
-def _pretrained(x: AttackInputs) -> np.ndarray:
+def _pretrained(x: Any) -> np.ndarray:
     if x.logodds_pre is None:
         raise ValueError("whitebox_lira needs the pretrained models' signals")
     return x.logodds_pre
@@ -73,7 +71,7 @@ def settings_fields() -> dict[str, tuple[type[Section], Section]]:
     return {a.settings_key: (a.settings, a.settings()) for a in ATTACKS.values() if a.settings}
 
 
-def run_attack(name: str, inputs: AttackInputs, p: Any, seed: int) -> np.ndarray:
+def run_attack(name: str, inputs: Any, p: Any, seed: int) -> np.ndarray:
     """Scores [V, T] of the named attack under the ``attack`` section ``p``."""
     a = ATTACKS[name]
     return a.run(inputs, getattr(p, a.settings_key) if a.settings else None, seed)

@@ -5,32 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from leakaudit.core.membership import balanced_mask
 from leakaudit.core.seeds import rng
 from leakaudit.tmi.data.transfer import TransferData
 from leakaudit.tmi.params import PrepareParams
-
-
-def balanced_mask(n_points: int, n_models: int, seed: int, purpose: str) -> np.ndarray:
-    """Bool mask [point, model]: every point IN for exactly half the models, built so an audit
-    can grow.
-
-    Models come in complementary pairs (2j, 2j+1): pair j draws its own seeded permutation of the
-    points, gives the first half to model 2j and the rest to model 2j+1. So each point is IN for
-    exactly one model of every pair (M/2 in all), each model trains on half the pool, and the
-    columns of the first M models are the same for any larger M: adding models never changes
-    (or retrains) the existing ones.
-    """
-    if n_models % 2:
-        raise ValueError(f"n_models must be even for a balanced mask, got {n_models}")
-    mask = np.zeros((n_points, n_models), dtype=bool)
-    for j in range(n_models // 2):
-        order = rng(seed, purpose, j).permutation(n_points)
-        first = np.zeros(n_points, dtype=bool)
-        first[order[: n_points // 2]] = True
-        if n_points % 2:  # the odd point out goes to either model by a seeded coin
-            first[order[-1]] = bool(rng(seed, purpose + "-odd", j).integers(2))
-        mask[:, 2 * j], mask[:, 2 * j + 1] = first, ~first
-    return mask
 
 
 def balanced_order(order: np.ndarray, labels: np.ndarray, g: np.random.Generator) -> np.ndarray:
@@ -117,11 +95,6 @@ def finetune_subsets(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.Da
     out = pd.concat(frames, ignore_index=True)
     out["model_id"] = out["model_id"].astype(np.int64)
     return out
-
-
-def partner(model: np.ndarray | int) -> np.ndarray | int:
-    """The complementary model of each model's pair (2j ↔ 2j + 1, see :func:`balanced_mask`)."""
-    return np.bitwise_xor(model, 1)
 
 
 def victims(n_models: int, n_victims: int, seed: int) -> np.ndarray:

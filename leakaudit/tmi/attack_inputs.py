@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from leakaudit.core.membership import partner
 from leakaudit.core.seeds import rng
-from leakaudit.tmi.data.splits import null_labels, partner
+from leakaudit.tmi.data.splits import null_labels
 from leakaudit.tmi.data.splits import victims as choose_victims
 from leakaudit.tmi.signals import SignalArrays
 
@@ -25,7 +26,7 @@ class AttackInputs:
     """Everything an attack may read. Arrays are indexed [model, point, view, class].
 
     Models come in complementary pairs (2j, 2j + 1;
-    :func:`leakaudit.tmi.data.splits.balanced_mask`).
+    :func:`leakaudit.core.membership.balanced_mask`).
     A victim's shadows are every model except the victim *and its partner*: with paired masks
     the partner's membership is the complement of the victim's, so leaving only the victim out
     would give members one IN shadow fewer than non-members — a label channel."""

@@ -1,0 +1,1 @@
+"""Prefect flows over the DVC stages: one audit flow for every pipeline, sweeps."""

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return dvcfile([args.action])
     elif args.cmd == "presets":
-        from leakaudit import presets
+        from leakaudit.core import presets
 
         if args.action == "list":
             for p in sorted(presets.PRESETS.glob("*.yaml")):

@@ -94,10 +94,25 @@ def test_views_aligned_and_in_family():
 
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in PRESETS.glob("*.yaml")))
-def test_presets_are_valid_params(preset):
+def test_presets_are_valid_params_and_take_effect(preset):
+    """Each preset merged into its pipeline's params.yaml validates, and every value it sets
+    is the value the audit then runs with (a merge that dropped a nested key would fail)."""
+    from leakaudit.core.presets import for_preset
+
     over = yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())
     base = yaml.safe_load(pipeline_params_file(preset).read_text())
     validate(preset, merge(base, over), f"preset {preset}")
+    params = for_preset(preset).params.model_validate(merge(base, over)).model_dump()
+
+    def leaves(d: dict, prefix: tuple = ()):
+        for k, v in d.items():
+            yield from leaves(v, (*prefix, k)) if isinstance(v, dict) else [((*prefix, k), v)]
+
+    for path, value in leaves(over):
+        got = params
+        for k in path:
+            got = got[k]
+        assert got == value, (preset, path)
 
 
 def test_last_k_trains_only_the_top_blocks():

@@ -7,7 +7,7 @@ import torch
 from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import candidate_images
-from leakaudit.backdoor.vision.scores import IMAGE_SCORES, score_all
+from leakaudit.backdoor.vision.scores import score_all
 from tasks._stage import stage
 
 
@@ -24,7 +24,7 @@ def main() -> None:
             return pd.DataFrame({k: t.double().numpy() for k, t in score_all(z, y).items()})
 
         table = score_every_model(p.victims.n_victims, cands.candidate_id.to_numpy(), score)
-        table = table[["arm", "victim_id", "candidate_id", *IMAGE_SCORES]]
+        table = table[["arm", "victim_id", "candidate_id", *s.pipeline.scores]]
         s.write("scores", table)
         s.metrics["n_rows"] = len(table)
 

@@ -152,3 +152,18 @@ def test_stage_records_name_the_params_it_declares():
     picked = p.pick(pipe.stage("targets").params)
     assert picked == {"base": {"seed": p.base.seed}, "targets": p.targets.model_dump(),
                       "victims": {"n_victims": p.victims.n_victims}}
+
+
+@pytest.mark.parametrize("folder,forbidden", [
+    ("leakaudit/core", ("leakaudit.tmi", "leakaudit.backdoor")),
+    ("leakaudit/tmi", ("leakaudit.backdoor",)),
+    ("leakaudit/backdoor", ("leakaudit.tmi",)),
+    ("tasks/backdoor", ("leakaudit.tmi",)),
+    ("tasks/backdoor_vision", ("leakaudit.tmi",)),
+])
+def test_the_framework_and_each_audit_family_stay_apart(folder, forbidden):
+    """The framework imports no audit family and the families import each other nowhere
+    (shared code lives in leakaudit/core), so a family's stages depend on its own code."""
+    for path in (ROOT / folder).rglob("*.py"):
+        used = {m for m in _imports(path) if m.startswith(forbidden)}
+        assert not used, (path.relative_to(ROOT), used)

@@ -35,6 +35,16 @@ class CheckpointError(ValueError):
     message names the directory."""
 
 
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-able parts (params sections, index lists, parent prints):
+    what a finished model's marker records (:func:`is_done`)."""
+    import numpy as np
+
+    blob = json.dumps([p.tolist() if isinstance(p, np.ndarray) else p for p in parts],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -6,8 +6,6 @@ keys it reads; where and how the jobs run never changes a model."""
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from leakaudit.core.plugins import code_digest as plugin_digest
 from leakaudit.core.plugins import is_import_path
 from leakaudit.core.progress import progress
 from leakaudit.core.registry import ROOT
+from leakaudit.core.store import fingerprint
 from leakaudit.tmi import trainers
 from leakaudit.tmi.data.transfer import TransferData
 from leakaudit.tmi.execution import run_jobs
@@ -63,13 +62,6 @@ def code_files(root: Path = ROOT) -> set[Path]:
 def code_digest() -> str:
     """SHA-256 of :func:`code_files` (paths and contents)."""
     return digest(code_files(), ROOT)
-
-
-def fingerprint(*parts: Any) -> str:
-    """A short stable hash of JSON-able parts (params sections, index lists, parent prints)."""
-    blob = json.dumps([p.tolist() if isinstance(p, np.ndarray) else p for p in parts],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def pretrain_recipe(params: Params) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from leakaudit.backdoor.lm import training
 from leakaudit.backdoor.lm.data import generic_splits
 from leakaudit.backdoor.lm.model import context_of, encode, load_lm, mean_loss, save_lm_done
 from leakaudit.core.progress import progress
-from leakaudit.core.store import dir_digest, is_done
-from leakaudit.tmi.fleet import fingerprint
+from leakaudit.core.store import dir_digest, fingerprint, is_done
 from tasks._stage import stage
 
 

@@ -14,8 +14,7 @@ from leakaudit.backdoor.vision.data import (
 )
 from leakaudit.core.progress import progress
 from leakaudit.core.seeds import torch_generator
-from leakaudit.core.store import dir_digest, is_done
-from leakaudit.tmi.fleet import fingerprint
+from leakaudit.core.store import dir_digest, fingerprint, is_done
 from tasks._stage import stage
 
 

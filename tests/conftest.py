@@ -21,7 +21,8 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 
-def _expand(deps: list[str], folder: Path) -> set[Path]:
+def expand_deps(deps: list[str], folder: Path) -> set[Path]:
+    """A dvc.yaml stage's deps as files: a folder stands for every module below it."""
     out = set()
     for d in deps:
         p = (folder / d).resolve()
@@ -42,7 +43,7 @@ def deps_cover_imports():
         for run in runs:
             rec = json.loads(run.read_text())
             st = stages[rec["stage"]]
-            deps = _expand(st.get("do", st)["deps"], root)
+            deps = expand_deps(st.get("do", st)["deps"], root)
             imported = {(repo / m).resolve() for m in rec["modules"]}
             assert imported and imported <= deps, (rec["stage"], sorted(imported - deps))
         return len(runs)

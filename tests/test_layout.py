@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import expand_deps
 
 from leakaudit.core.dvcfile import code_files, compress, stale
 from leakaudit.core.imports import closure
@@ -28,20 +29,11 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
-def expand(deps: list[str], folder: Path) -> set[Path]:
-    """A stage's deps as files: a folder stands for every module below it."""
-    out = set()
-    for d in deps:
-        p = (folder / d).resolve()
-        out |= set(p.rglob("*.py")) if p.is_dir() else {p}
-    return out
-
-
 def stage_deps(pipe, name: str, root: Path = ROOT) -> set[Path]:
     """The deps of a stage in the committed dvc.yaml of ``pipe`` (under ``root``), as files."""
     folder = root / pipe.folder
     st = yaml.safe_load((folder / "dvc.yaml").read_text())["stages"][name]
-    return expand(st.get("do", st)["deps"], folder)
+    return expand_deps(st.get("do", st)["deps"], folder)
 
 
 def test_no_stage_imports_another_stage():

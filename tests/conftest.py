@@ -49,3 +49,31 @@ def deps_cover_imports():
         return len(runs)
 
     return check
+
+
+def _flat(obj, prefix=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _flat(v, f"{prefix}{k}.")
+    else:
+        yield prefix[:-1], obj
+
+
+def intervals_contain_estimates(metrics: dict) -> list[str]:
+    """Every metric whose interval excludes its own estimate ("inf" bounds count as such)."""
+    flat = {k: (float(v) if isinstance(v, str) else v) for k, v in _flat(metrics)}
+    bad = []
+    for key, low in flat.items():
+        if key.endswith("_low") and isinstance(low, float | int):
+            base = key[:-4]
+            value, high = flat.get(base), flat.get(base + "_high")
+            if value is not None and (low > value + 1e-9 or (high is not None
+                                                              and high < value - 1e-9)):
+                bad.append(base)
+    return bad
+
+
+def tables_contain_estimates(table) -> list[str]:
+    """Rows of a metrics / comparisons table whose interval excludes its value."""
+    bad = table[(table.low > table.value + 1e-9) | (table.high < table.value - 1e-9)]
+    return [f"{r.attack}.{r.metric}" for r in bad.itertuples()]

@@ -113,7 +113,7 @@ def test_low_fpr_points_carry_their_negatives_and_are_flagged():
     assert r.negatives == 4 and not r.reliable
     assert top.loc[("targets", "poisoned:neg_loss", "tpr_at_10pct_fpr")].negatives == 40
     best = top.loc[("targets", "poisoned:best", "tpr_at_10pct_fpr")]
-    assert best.negatives == 40  # two halves of 200 negatives, 20 each
+    assert best.negatives == 20  # two halves of 200 negatives, 20 each: per ROC, the thinner
     m = summary_json(top.reset_index().assign(replicate=-1))
     assert list(m)[:3] == ["amplification:best", "clean:best", "poisoned:best"]
     assert "tpr_at_1pct_fpr_unreliable" in m["poisoned:neg_loss"]
@@ -199,8 +199,10 @@ def test_best_reports_each_half_with_the_pick_made_on_the_other():
             assert name == select_best(grid, arm, (*names, "calibrated"), 0.1)[h]
             cols = grid.half == h
             y = grid.member[:, cols].reshape(-1)
+            pts = np.broadcast_to(grid.candidate_ids[cols], (len(y) // cols.sum(), cols.sum()))
             halves.append(weighted_metrics(grid.scores[f"{arm}:{name}"][:, cols].reshape(-1),
-                                           y, np.ones((1, len(y))), [0.1])["auc"][0])
+                                           y, np.ones((1, len(y))), [0.1],
+                                           pts.reshape(-1))["auc"][0])
         assert res.estimate[(f"targets/{arm}:best", "auc")][0] == pytest.approx(np.mean(halves))
 
 

@@ -92,3 +92,56 @@ def test_utility_against_the_majority_baseline_and_the_chance_warning():
     assert downstream_warning(useful, 0.15) is None
     assert downstream_warning({"finetune_test_accuracy": 0.7}, 0.15) is None  # not measured
     assert "WARNING: the finetuned" in render({"utility": at_chance}, warning)
+
+
+def test_an_unbounded_ratio_is_written_and_shown_as_such_by_every_renderer():
+    """A ratio over a zero TPR (a clean arm that catches nobody in some resamples) is written
+    as "inf" — never null — and shown as unbounded in the terminal and the report; a value on
+    thin evidence is flagged in its value and its bounds (no key of it reads as a finding)."""
+    import pandas as pd
+
+    from leakaudit.backdoor.evaluation import summary_json
+    from leakaudit.backdoor.report import html_sections, render_backdoor
+    from leakaudit.core.statistics import entries
+
+    row = dict(replicate=-1, candidates="targets", negatives=40.0, negative_points=30.0,
+               reliable=True)
+    table = pd.DataFrame([
+        row | dict(attack="amplification:best", metric="tpr_at_1pct_fpr_ratio", value=3.0,
+                   low=1.2, high=float("inf")),
+        row | dict(attack="clean:best", metric="tpr_at_1pct_fpr", value=0.0, low=0.0,
+                   high=0.05),
+        row | dict(attack="poisoned:best", metric="tpr_at_1pct_fpr", value=0.2, low=0.1,
+                   high=0.3),
+        row | dict(attack="non_targets", metric="x", value=1.0, low=1.0, high=1.0),
+        row | dict(candidates="non_targets", attack="amplification:neg_loss",
+                   metric="tpr_at_1pct_fpr_ratio", value=float("inf"), low=0.5,
+                   high=float("inf")),
+    ])
+    m = summary_json(table)
+    assert m["amplification:best"]["tpr_at_1pct_fpr_ratio_high"] == "inf"
+    assert m["non_targets"]["amplification:neg_loss"]["tpr_at_1pct_fpr_ratio"] == "inf"
+    shown = render_backdoor(m)
+    assert "3.000 [1.200, unbounded]" in shown and "non-targets" in shown
+    assert "3.000 [1.200, unbounded]" in "".join(html_sections(m))
+    thin = entries([pd.Series(dict(metric="tpr_at_1pct_fpr", value=0.1, low=0.05, high=0.2,
+                                   negatives=40.0, negative_points=4.0, reliable=False))])
+    assert set(thin) == {"tpr_at_1pct_fpr_unreliable", "tpr_at_1pct_fpr_unreliable_low",
+                         "tpr_at_1pct_fpr_unreliable_high", "tpr_at_1pct_fpr_negatives",
+                         "tpr_at_1pct_fpr_points"}
+    from leakaudit.core.html_report import cell as html_cell
+    from leakaudit.core.terminal import cell
+
+    assert cell(thin, "tpr_at_1pct_fpr") == "n/a: 4 points < 10"
+    assert "n/a: 4 points &lt; 10" in html_cell(thin, "tpr_at_1pct_fpr")
+
+
+@pytest.mark.parametrize("folder", [".", "backdoor", "backdoor-vision"])
+def test_every_committed_interval_contains_its_estimate(folder):
+    import json
+    from pathlib import Path
+
+    from conftest import intervals_contain_estimates
+
+    path = Path(__file__).resolve().parent.parent / folder / "metrics.json"
+    assert intervals_contain_estimates(json.loads(path.read_text())) == []

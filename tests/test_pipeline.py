@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import intervals_contain_estimates, tables_contain_estimates
 
 from leakaudit.core.presets import apply
 
@@ -117,6 +118,11 @@ def test_dvc_repro_produces_every_artifact(audited):
     assert (audited / "plots/roc.png").stat().st_size > 1000
     weights = list((audited / "models/replicates/seed-1/finetune").glob("m*/weights.safetensors"))
     assert len(weights) == 4
+    # every interval contains its estimate: in metrics.json and in both tables
+    assert intervals_contain_estimates(m) == []
+    for table in ("metrics", "comparisons"):
+        t = pd.read_parquet(audited / f"outputs/evaluate/{table}.parquet")
+        assert tables_contain_estimates(t) == [], table
     shown = run([str(BIN / "dvc"), "metrics", "show"], audited)
     assert "tmi" in shown and "auc" in shown
 
@@ -395,12 +401,15 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
             if score != "calibrated":  # the scored labels are the victims' real members
                 assert r["auc"] == pytest.approx(pooled_auc(repo / "backdoor", arm, score),
                                                  abs=1e-4)
-            # a TPR on fewer than 20 negatives is only ever written flagged
-            flagged = r["tpr_at_10pct_fpr_negatives"] < 20
+            # a TPR on fewer than 20 negatives or 10 points is only ever written flagged
+            flagged = (r["tpr_at_10pct_fpr_negatives"] < 20
+                       or r["tpr_at_10pct_fpr_points"] < 10)
             assert ("tpr_at_10pct_fpr_unreliable" in r) == flagged
             assert ("tpr_at_10pct_fpr" in r) != flagged
     assert list(m)[:3] == ["amplification:best", "clean:best", "poisoned:best"]
-    assert "tpr_at_10pct_fpr_ratio_low" in m["amplification:neg_loss"]
+    ratio = m["amplification:neg_loss"]
+    assert {"tpr_at_10pct_fpr_ratio_low", "tpr_at_10pct_fpr_ratio_unreliable_low"} & set(ratio)
+    assert intervals_contain_estimates(m) == []
     assert m["stealth"]["clean.heldout_loss"] > 0
     # stealth against the clean arm (the base model) and the aux-only control
     assert m["stealth"]["vs_clean.heldout_loss_increase"] == pytest.approx(
@@ -471,6 +480,7 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
             assert m[f"{arm}:{score}"]["auc"] == pytest.approx(
                 pooled_auc(repo / "backdoor-vision", arm, score), abs=1e-4)
     assert {"poisoned.target_loss", "clean.heldout_accuracy"} <= set(m["stealth"])
+    assert intervals_contain_estimates(m) == []
     # both arms calibrated alike; stealth reported before calibration too
     assert {"clean.temperature", "poisoned.temperature", "poisoned.raw_heldout_loss",
             "vs_clean.raw_heldout_loss_increase", "vs_aux_only.heldout_ece_diff"

@@ -122,8 +122,8 @@ def _cell(grid: BackdoorGrid, w: np.ndarray, attack: str, cols: np.ndarray,
     s = grid.scores[attack][:, cols].reshape(-1)
     y = grid.member[:, cols].reshape(-1)
     pts = np.broadcast_to(grid.candidate_ids[cols], (len(grid.member), cols.sum())).reshape(-1)
-    est = weighted_metrics(s, y, np.ones((1, len(s))), fprs)
-    boot = weighted_metrics(s, y, w[:, :, cols].reshape(len(w), -1), fprs)
+    est = weighted_metrics(s, y, np.ones((1, len(s))), fprs, pts)
+    boot = weighted_metrics(s, y, w[:, :, cols].reshape(len(w), -1), fprs, pts)
     ev = {tpr_key(f): evidence(s, y, pts, f) for f in fprs}
     return _Cell({k: float(v[0]) for k, v in est.items()}, boot, ev)
 
@@ -136,10 +136,11 @@ def select_best(grid: BackdoorGrid, arm: str, score_names: tuple[str, ...], fpr:
     for h in (0, 1):
         cols = grid.half == 1 - h
         y = grid.member[:, cols].reshape(-1)
+        pts = np.broadcast_to(grid.candidate_ids[cols], (len(grid.member), cols.sum()))
         keyed = []
         for i, name in enumerate(score_names):
             m = weighted_metrics(grid.scores[f"{arm}:{name}"][:, cols].reshape(-1), y,
-                                 np.ones((1, len(y))), [fpr])
+                                 np.ones((1, len(y))), [fpr], pts.reshape(-1))
             keyed.append((-m[tpr_key(fpr)][0], -m["auc"][0], i, name))
         picks.append(min(keyed)[3])
     return picks[0], picks[1]
@@ -177,7 +178,8 @@ def resample_replicates(grids: list[BackdoorGrid], seeds: list[int],
             cells[f"targets/{arm}:{BEST}"] = _Cell(
                 {k: float(np.mean([c.estimate[k] for c in halves])) for k in halves[0].estimate},
                 {k: np.mean([c.draws[k] for c in halves], axis=0) for k in halves[0].draws},
-                {k: tuple(map(sum, zip(*(c.evidence[k] for c in halves), strict=True)))
+                # each half is its own ROC: the pair is only as good as its thinner half
+                {k: tuple(map(min, zip(*(c.evidence[k] for c in halves), strict=True)))
                  for k in halves[0].evidence})
         for attack, c in cells.items():
             for metric, value in c.estimate.items():

@@ -20,6 +20,8 @@ from leakaudit.backdoor.arms import ARMS
 from leakaudit.backdoor.pipeline import BackdoorPipeline
 from leakaudit.core.layout import PLOTS
 from leakaudit.core.plots import write_roc
+from leakaudit.core.statistics import entries as metric_entries
+from leakaudit.core.statistics import json_value
 from leakaudit.core.store import write_json
 from leakaudit.core.tables import read_table, write_table
 
@@ -71,22 +73,10 @@ def evaluation_tables(runs: dict[int, dict[str, Any]], score_names: tuple[str, .
     return table, picks
 
 
-def _finite(x: float) -> float | None:
-    return round(float(x), 4) if np.isfinite(x) else None
-
-
-def entries(rows: pd.DataFrame) -> dict[str, float | None]:
-    """{metric: value, _low, _high, _negatives, _points}; a TPR (or ratio) backed by fewer
-    than 20 negatives is written as ``<metric>_unreliable``; infinite ratios as null."""
-    out: dict[str, float | None] = {}
-    for r in rows.itertuples():
-        out[r.metric if r.reliable else f"{r.metric}_unreliable"] = _finite(r.value)
-        if r.low != r.value or r.high != r.value:
-            out[f"{r.metric}_low"], out[f"{r.metric}_high"] = _finite(r.low), _finite(r.high)
-        if not np.isnan(r.negatives):
-            out[f"{r.metric}_negatives"] = int(r.negatives)
-            out[f"{r.metric}_points"] = int(r.negative_points)
-    return out
+def entries(rows: pd.DataFrame) -> dict[str, float | str | None]:
+    """metrics.json entries of these rows (:func:`leakaudit.core.statistics.entries`; a
+    constant such as a stealth measurement has no interval)."""
+    return metric_entries(rows.itertuples(), keep_degenerate=False)
 
 
 def summary_json(table: pd.DataFrame) -> dict:
@@ -104,9 +94,9 @@ def summary_json(table: pd.DataFrame) -> dict:
     non = top[top.candidates == "non_targets"]
     out["non_targets"] = {a: entries(rows) for a, rows in non.groupby("attack", sort=False)}
     audit = top[top.candidates == "audit"]
-    out["stealth"] = {r.metric.removeprefix("stealth."): _finite(r.value) for r in
+    out["stealth"] = {r.metric.removeprefix("stealth."): json_value(r.value) for r in
                       audit[audit.attack == "stealth"].itertuples()}
-    design = {r.metric: _finite(r.value) for r in audit[audit.attack == "design"].itertuples()}
+    design = {r.metric: json_value(r.value) for r in audit[audit.attack == "design"].itertuples()}
     if design:
         # a cluster bootstrap over few victim pairs under-states the victims' variance within
         # a replicate; replicates (fresh victims each) are what covers it
@@ -117,7 +107,7 @@ def summary_json(table: pd.DataFrame) -> dict:
                 & (table.metric == "tpr_at_1pct_fpr_ratio")]
     if per.replicate.nunique() > 1:
         out["replicates"] = {f"seed-{r.replicate}" + ("" if r.reliable else "_unreliable"):
-                             _finite(r.value) for r in per.itertuples()}
+                             json_value(r.value) for r in per.itertuples()}
     return out
 
 

@@ -1,19 +1,18 @@
-"""The privacy-backdoor audits' family: what both audits (``backdoor/``, ``backdoor-vision/``)
-share — their stages, declared once by :func:`backdoor_stages` with each audit's own modules,
-params and schemas — and what they do differently from a TMI audit (terminal table, report
-sections, seeds, flow artifacts, sweeps)."""
+"""The privacy-backdoor audits' stages, shared by both audits (``backdoor/``,
+``backdoor-vision/``) and declared once by :func:`backdoor_stages` with each audit's own
+modules, params and schemas. What the family does differently from a TMI audit (terminal table,
+report sections, seeds, flow artifacts, sweeps) is :mod:`leakaudit.backdoor.family`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
 
 from leakaudit.backdoor import schemas
-from leakaudit.backdoor.arms import ARMS, BASE, RELEASED_MODELS, VICTIM_MODELS
+from leakaudit.backdoor.arms import BASE, RELEASED_MODELS, VICTIM_MODELS
 from leakaudit.core.pipeline import ALL_PARAMS, File, Pipeline, Stage, Table
 from leakaudit.core.schemas import Schema
 
+FAMILY = "leakaudit.backdoor.family"  # the family's behaviour module
 THREAT = ("An attacker publishes a poisoned pretrained checkpoint; a victim finetunes it on "
           "private data, and the attacker later queries the finetuned model to tell which of "
           "its target records the victim trained on. The audit measures how much more the "
@@ -29,39 +28,6 @@ class BackdoorPipeline(Pipeline):
     """A privacy-backdoor audit; ``scores`` are the columns of its scores table."""
 
     scores: tuple[str, ...] = ()
-
-    def render(self, metrics: dict) -> str:
-        from leakaudit.backdoor.report import render_backdoor
-
-        return render_backdoor(metrics)
-
-    def html_sections(self, metrics: dict, params: dict) -> list[str]:
-        from leakaudit.backdoor.report import html_sections
-
-        return html_sections(metrics)
-
-    def seed_settings(self, seeds: list[int]) -> dict[str, Any]:
-        if len(seeds) != 1:
-            raise ValueError(f"seeds: got {seeds}; allowed: one seed for the {self.name} audit "
-                             "(replicate with bench/backdoor.py)")
-        return {"base.seed": seeds[0]}
-
-    def headline_rows(self, metrics: Any) -> Any:
-        """The audit's rows (replicate −1: its one seed, or the mean over seeds)."""
-        return metrics[metrics.replicate == -1]
-
-    def sweeps(self) -> ModuleType:
-        from leakaudit.backdoor import sweeps
-
-        return sweeps
-
-    def plots(self) -> list[Any]:
-        from leakaudit.backdoor.analysis import BEST
-
-        shown = [f"{arm}:{s}" for s in (BEST, self.scores[0], "calibrated") for arm in ARMS]
-        return [{"clean vs poisoned (best-vs-best, −loss, calibrated)": {
-                    "template": "simple", "x": "fpr", "y": {ROC_CSV.path: shown}}},
-                "sweeps/plots"]  # sweep curves written by `python -m flows.sweep …`
 
 
 def backdoor_stages(package: str, pretrain: Stage, targets_params: tuple[str, ...],
@@ -93,10 +59,10 @@ def backdoor_stages(package: str, pretrain: Stage, targets_params: tuple[str, ..
                       "roc_csv": ROC_CSV, "roc_png": ROC_PNG,
                       "best_scores": File("outputs/evaluate/best_scores.json"),
                       "metrics_json": File("metrics.json", cache=False, metric=True)}),
-        Stage("report", "tasks.report", (ALL_PARAMS,), torch=False,
+        Stage("report", "tasks.report", (ALL_PARAMS,), torch=False, family=True,
               reads=("metrics_json", "roc_csv", "metrics"),
               writes={"report": File("report.html", cache=False)}),
     )
 
 
-__all__ = ["BASE", "THREAT", "BackdoorPipeline", "backdoor_stages"]
+__all__ = ["BASE", "FAMILY", "THREAT", "BackdoorPipeline", "backdoor_stages"]

@@ -1,7 +1,8 @@
 """Each pipeline's ``dvc.yaml``, generated from its declaration (:mod:`leakaudit.core.pipeline`).
 
 Per stage: the command; deps = the project code it runs (the import closure of its module, the
-stage runner and its pipeline's declaration; :mod:`leakaudit.core.imports`) plus the outputs
+stage runner, its pipeline's declaration and, for the report, its family's behaviour module;
+:mod:`leakaudit.core.imports`) plus the outputs
 of earlier stages it reads and the params check's marker; params = the keys it reads; outs =
 what it writes and its ``stage.json``. A folder whose every module is in the closure is listed
 as the folder.
@@ -46,8 +47,10 @@ PARAMS_OK = "params_ok"  # the params check's marker: every other stage depends 
 
 
 def code_files(pipe: Pipeline, stage: Stage, root: Path = ROOT) -> set[Path]:
-    """The project files a stage's process may run."""
-    return closure([stage.module, RUNNER, DECLARED_IN[pipe.name]], root)
+    """The project files a stage's process may run: its module, the runner, the pipeline's
+    declaration and, for a stage that runs it, the family's behaviour module."""
+    family = [pipe.family] if stage.family else []
+    return closure([stage.module, RUNNER, DECLARED_IN[pipe.name], *family], root)
 
 
 def compress(files: set[Path], root: Path) -> list[str]:

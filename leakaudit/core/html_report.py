@@ -25,9 +25,9 @@ import yaml
 
 from leakaudit.core.layout import PLOTS
 from leakaudit.core.pipeline import Pipeline
-from leakaudit.core.statistics import MIN_NEGATIVES
 from leakaudit.core.store import atomic_path
 from leakaudit.core.tables import table_meta
+from leakaudit.core.terminal import interval, number, thin
 
 REPORT = "report.html"
 
@@ -49,16 +49,15 @@ def esc(x: Any) -> str:
 
 def cell(m: dict, key: str) -> str:
     """'value [low, high]' for an HTML table, with the evidence behind a TPR@FPR; a value
-    resting on fewer than ``MIN_NEGATIVES`` negatives is shown as not reportable."""
-    negatives = m.get(key + "_negatives")
-    if key + "_unreliable" in m:
-        return f'<span class="thin">n/a: {negatives} neg &lt; {MIN_NEGATIVES}</span>'
+    whose weakest ROC rests on too little evidence is shown as not reportable, with why."""
+    reason = thin(m, key)
+    if reason:
+        return f'<span class="thin">{esc(reason)}</span>'
     if m.get(key) is None:
         return "–"
-    low, high = m.get(key + "_low"), m.get(key + "_high")
-    ci = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+    negatives = m.get(key + "_negatives")
     evidence = f"<br><small>{negatives} negatives</small>" if negatives is not None else ""
-    return f'<span class="v">{m[key]:.3f}{ci}</span>{evidence}'
+    return f'<span class="v">{esc(number(m[key]) + interval(m, key))}</span>{evidence}'
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

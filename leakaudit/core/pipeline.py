@@ -7,11 +7,14 @@ the stage module's import closure plus the upstream outputs it reads, params, ou
 each stage's record of its params, and the stage order of flows, sweeps and reports.
 
 What differs between audit families (the terminal table, the report's sections, how a run's
-seeds are set, sweep summaries) are methods of a :class:`Pipeline` subclass in each family.
+seeds are set, sweep summaries) lives in each family's behaviour module (``Pipeline.family``),
+called through the pipeline's methods; a family's :class:`Pipeline` subclass adds its data
+(replicates, score columns).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -79,6 +82,7 @@ class Stage:
     per_replicate: bool = False
     torch: bool = True
     record: bool = True  # writes stage.json (every stage but the params check)
+    family: bool = False  # runs its family's behaviour module (the report): a dep too
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Pipeline:
     preset_prefix: str  # presets whose name starts with it belong to this pipeline
     metrics_file: str = "metrics.json"
     threat: str = ""  # the threat model, in the report's words
+    family: str = ""  # the module with the family's behaviour (render, html_sections, …)
 
     replicate_key: ClassVar[str] = ""  # the params key DVC's foreach iterates over
 
@@ -184,29 +189,34 @@ class Pipeline:
         """Its DVC stage names in order (per-replicate stages once per seed)."""
         return [n.rsplit(":", 1)[-1] for n in self.dvc_stages(params)]
 
-    # ---- what each family does differently (overridden) ----------------------------------------
+    # ---- what each family does differently (its `family` module) -------------------------------
+    # The family module is imported only where its behaviour is used (the CLI, flows, the
+    # report stage), so a stage's deps hold its family's reporting code only when it runs it.
+
+    def _family(self) -> ModuleType:
+        return importlib.import_module(self.family)
 
     def render(self, metrics: dict) -> str:
         """The headline table for the terminal, from its metrics file."""
-        raise NotImplementedError
+        return self._family().render(self, metrics)
 
     def html_sections(self, metrics: dict, params: dict) -> list[str]:
         """The report's sections between the threat model and the ROC curves."""
-        raise NotImplementedError
+        return self._family().html_sections(self, metrics, params)
 
     def seed_settings(self, seeds: list[int]) -> dict[str, Any]:
         """The params a run with these seeds sets (``ValueError`` if the audit cannot)."""
-        raise NotImplementedError
+        return self._family().seed_settings(self, seeds)
 
     def headline_rows(self, metrics: Any) -> Any:
         """The metrics table's headline rows (what a flow publishes)."""
-        raise NotImplementedError
+        return self._family().headline_rows(self, metrics)
 
     def sweeps(self) -> ModuleType:
-        """Its sweep summariser: ``summarise(rows, axis, names)``, ``plot_sweep(table, path)``
-        and ``METRICS``."""
-        raise NotImplementedError
+        """Its sweep summariser: ``summarise(rows, axis, names)``, ``plot_sweep(table, path)``,
+        ``curve_metrics(table)``, ``SHOWN`` and ``METRICS``."""
+        return self._family().SWEEPS
 
     def plots(self) -> list[Any]:
         """The ``plots`` section of its ``dvc.yaml``."""
-        raise NotImplementedError
+        return self._family().plots(self)

@@ -12,8 +12,14 @@ inits and views. So:
   each chosen replicate, one of its cluster resamples; the headline is the mean over replicates;
 - **paired comparisons** apply the same resample to both attacks and report the interval of the
   difference (AUC, balanced accuracy) or the ratio (TPR at a fixed FPR);
-- **low-FPR evidence**: TPR at FPR f rests on the ⌊f·N⌋ highest-scoring negatives; fewer than
-  :data:`MIN_NEGATIVES` of them mark the value as unreliable.
+- **low-FPR evidence, per ROC**: TPR at FPR f rests on the ⌊f·N⌋ highest-scoring negatives of
+  its ROC; a value is reliable only if *every* ROC it averages (replicates, null draws, halves)
+  rests on at least :data:`MIN_NEGATIVES` negatives from at least :data:`MIN_POINTS` distinct
+  points — a combined value carries the weakest ROC's counts;
+- **balanced accuracy at a fixed threshold**: each row's prediction uses a threshold chosen on
+  the *other* half of the points (:func:`crossfit_predictions`), never on its own label; the
+  bootstrap resamples that fixed-threshold statistic (re-maximising over thresholds in every
+  resample biased it up: a null control could never cover 0.5).
 
 Rule for TPR at FPR f (as in :mod:`leakaudit.core.metrics`): the largest TPR among ROC operating
 points (thresholds at distinct scores) whose FPR does not exceed f.
@@ -29,6 +35,7 @@ import numpy as np
 from leakaudit.core.metrics import tpr_key
 
 MIN_NEGATIVES = 20  # fewer negatives behind a TPR@FPR point: flagged, never a finding
+MIN_POINTS = 10  # fewer distinct points among those negatives: flagged too
 CHUNK = 256  # resamples per vectorised block (bounds memory at B × rows floats)
 
 
@@ -37,15 +44,50 @@ def is_tpr(metric: str) -> bool:
     return metric.startswith("tpr_at_")
 
 
-def weighted_metrics(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                     fpr_targets: Iterable[float]) -> dict[str, np.ndarray]:
-    """AUC, best balanced accuracy and TPR at each target FPR for every row of ``weights``.
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold (predict member when score ≥ it) with the highest balanced accuracy on
+    these rows, among distinct scores; ``inf`` (predict none) without both classes or when no
+    threshold beats predicting none. Ties go to the higher threshold."""
+    y = labels.astype(bool)
+    if y.all() or not y.any():
+        return float("inf")
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], y[order]
+    ends = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tpr = np.r_[0.0, np.cumsum(y)[ends] / y.sum()]
+    fpr = np.r_[0.0, np.cumsum(~y)[ends] / (~y).sum()]
+    best = int(np.argmax(tpr - fpr))
+    return float("inf") if best == 0 else float(s[ends[best - 1]])
 
-    scores, labels [N]; weights [B, N] (non-negative row multiplicities). Returns metric → [B].
-    Ties move together (thresholds at distinct scores); AUC is the trapezoid area, which for
-    unit weights equals the Mann-Whitney statistic.
+
+def crossfit_predictions(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray
+                         ) -> np.ndarray:
+    """Each row's member/non-member prediction at a threshold that never saw its label: the
+    groups (challenge points or candidates) are split in two folds (alternating in sorted id
+    order: fixed, label-free), and each fold is predicted with :func:`best_threshold` of the
+    other fold's rows."""
+    ids = np.unique(groups)
+    fold = np.searchsorted(ids, groups) % 2
+    pred = np.zeros(len(scores), dtype=bool)
+    for k in (0, 1):
+        test = fold == k
+        pred[test] = scores[test] >= best_threshold(scores[~test], labels[~test])
+    return pred
+
+
+def weighted_metrics(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                     fpr_targets: Iterable[float], groups: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """AUC, balanced accuracy and TPR at each target FPR for every row of ``weights``.
+
+    scores, labels, groups [N] (groups: each row's point, for the cross-fitted threshold);
+    weights [B, N] (non-negative row multiplicities). Returns metric → [B]. Ties move together
+    (thresholds at distinct scores); AUC is the trapezoid area, which for unit weights equals
+    the Mann-Whitney statistic; balanced accuracy is that of the fixed cross-fitted predictions
+    (:func:`crossfit_predictions`).
     """
     targets = list(fpr_targets)
+    pred = crossfit_predictions(scores, labels, groups)
     order = np.argsort(-scores, kind="mergesort")
     s, y = scores[order], labels[order].astype(bool)
     ends = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
@@ -59,10 +101,20 @@ def weighted_metrics(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray
         tpr = np.c_[np.zeros(len(w)), tp / np.where(pos > 0, pos, 1)]
         fpr = np.c_[np.zeros(len(w)), fp / np.where(neg > 0, neg, 1)]
         out["auc"].append((np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2).sum(1))
-        out["balanced_accuracy"].append(((tpr + 1 - fpr) / 2).max(1))
+        out["balanced_accuracy"].append(_balanced(weights[start : start + CHUNK], labels, pred))
         for f in targets:
             out[tpr_key(f)].append(np.where(fpr <= f + 1e-12, tpr, 0.0).max(1))
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _balanced(w: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(TPR + TNR) / 2 of fixed predictions under each row of weights ``w`` [B, N]."""
+    w = w.astype(np.float64)
+    y = labels.astype(bool)
+    pos, neg = (w * y).sum(1), (w * ~y).sum(1)
+    tpr = (w * (y & pred)).sum(1) / np.where(pos > 0, pos, 1)
+    tnr = (w * (~y & ~pred)).sum(1) / np.where(neg > 0, neg, 1)
+    return (tpr + tnr) / 2
 
 
 def evidence(scores: np.ndarray, labels: np.ndarray, point_ids: np.ndarray, fpr: float
@@ -124,8 +176,8 @@ def resample_units(grids: list[ScoreGrid], units: list[str], fpr_targets: list[f
         pts = np.broadcast_to(grid.point_ids, grid.member.shape).reshape(-1)
         for attack, sc in grid.scores.items():
             s = np.asarray(sc, dtype=np.float64).reshape(-1)
-            est = weighted_metrics(s, y, np.ones((1, len(s))), fpr_targets)
-            boot = weighted_metrics(s, y, w, fpr_targets)
+            est = weighted_metrics(s, y, np.ones((1, len(s))), fpr_targets, pts)
+            boot = weighted_metrics(s, y, w, fpr_targets, pts)
             for metric in est:
                 ev = evidence(s, y, pts, _fpr_of(metric, fpr_targets)) if is_tpr(metric) \
                     else (np.nan, np.nan)
@@ -165,8 +217,10 @@ class Summary:
 
     @property
     def reliable(self) -> bool:
-        """False for a TPR@FPR backed by fewer than :data:`MIN_NEGATIVES` negatives."""
-        return bool(np.isnan(self.negatives) or self.negatives >= MIN_NEGATIVES)
+        """False for a TPR@FPR whose weakest ROC rests on fewer than :data:`MIN_NEGATIVES`
+        negatives or :data:`MIN_POINTS` distinct points."""
+        return bool(np.isnan(self.negatives) or (self.negatives >= MIN_NEGATIVES
+                                                 and self.negative_points >= MIN_POINTS))
 
 
 def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -189,19 +243,21 @@ def per_unit(res: Resamples, key: tuple[str, str], confidence: float) -> list[Su
 
 def combined(res: Resamples, key: tuple[str, str], index: tuple[np.ndarray, np.ndarray],
              confidence: float) -> Summary:
-    """Mean over units with the hierarchical-bootstrap interval. Evidence adds up over units
-    (each unit's TPR is decided by its own top negatives)."""
+    """Mean over units with the hierarchical-bootstrap interval. Evidence is the weakest unit's
+    (each unit's TPR is decided by its own top negatives: a mean is only as good as its
+    thinnest ROC)."""
     unit, boot = index
     values = res.draws[key][unit, boot].mean(1)
     return Summary(float(res.estimate[key].mean()), *_interval(values, confidence),
-                   float(res.negatives[key].sum()), float(res.negative_points[key].sum()))
+                   float(res.negatives[key].min()), float(res.negative_points[key].min()))
 
 
 def paired(res: Resamples, a: str, b: str, metric: str, confidence: float,
            index: tuple[np.ndarray, np.ndarray] | None = None) -> list[Summary]:
     """Attack ``a`` against ``b`` on the same resamples: the difference a − b (AUC, balanced
     accuracy) or the ratio a / b (TPR@FPR), per unit and, when ``index`` is given, combined
-    (the mean difference, or the ratio of the means). Evidence is the smaller of the two."""
+    (the mean difference, or the ratio of the means). Evidence is the smaller of the two, per
+    unit; combined, the weakest unit's."""
     ka, kb = (a, metric), (b, metric)
     ratio = is_tpr(metric)
 
@@ -222,5 +278,33 @@ def paired(res: Resamples, a: str, b: str, metric: str, confidence: float,
         da, db = res.draws[ka][unit, boot].mean(1), res.draws[kb][unit, boot].mean(1)
         out.append(Summary(float(compare(res.estimate[ka].mean(), res.estimate[kb].mean())),
                            *_interval(compare(da, db), confidence),
-                           float(neg.sum()), float(pts.sum())))
+                           float(neg.min()), float(pts.min())))
+    return out
+
+
+def json_value(x: float) -> float | str | None:
+    """A metric for metrics.json: rounded to 4 decimals; an unbounded value (a ratio over a
+    zero TPR) as ``"inf"`` / ``"-inf"``, never null; ``None`` only for an undefined one."""
+    x = float(x)
+    if np.isnan(x):
+        return None
+    return round(x, 4) if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def entries(rows: Iterable, keep_degenerate: bool = True) -> dict[str, float | str | None]:
+    """metrics.json entries of metric rows (``metric``, ``value``, ``low``, ``high``,
+    ``negatives``, ``negative_points``, ``reliable``): ``<metric>`` with ``_low`` and ``_high``
+    and, for a TPR, its evidence (``_negatives``, ``_points``: the weakest ROC's). A value
+    that is not reliable is written under ``<metric>_unreliable`` — and so are its bounds
+    (``<metric>_unreliable_low``, ``…_high``): no key of it reads as a finding. An interval
+    equal to its value is left out unless ``keep_degenerate``."""
+    out: dict[str, float | str | None] = {}
+    for r in rows:
+        name = r.metric if r.reliable else f"{r.metric}_unreliable"
+        out[name] = json_value(r.value)
+        if keep_degenerate or r.low != r.value or r.high != r.value:
+            out[f"{name}_low"], out[f"{name}_high"] = json_value(r.low), json_value(r.high)
+        if not np.isnan(r.negatives):
+            out[f"{r.metric}_negatives"] = int(r.negatives)
+            out[f"{r.metric}_points"] = int(r.negative_points)
     return out

@@ -20,6 +20,7 @@ from leakaudit.core.statistics import (
     ScoreGrid,
     Summary,
     combined,
+    entries,
     hierarchical_index,
     paired,
     per_unit,
@@ -137,30 +138,8 @@ def utility_metrics(stats: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def metrics_json(table: pd.DataFrame) -> dict:
-    """{attack: {metric: value, metric_low: …, metric_high: …}} for `dvc metrics`."""
-    out: dict[str, dict[str, float]] = {}
-    for r in table.itertuples():
-        d = out.setdefault(r.attack, {})
-        d[r.metric] = round(r.value, 4)
-        d[f"{r.metric}_low"] = round(r.low, 4)
-        d[f"{r.metric}_high"] = round(r.high, 4)
-    return out
-
-
-def _metric_entries(rows: pd.DataFrame) -> dict[str, float]:
-    """{metric: value, metric_low, metric_high} per row; a TPR@FPR backed by too few negatives
-    appears as ``<metric>_unreliable`` instead of under its plain name, with its evidence."""
-    out: dict[str, float] = {}
-    for r in rows.itertuples():
-        name = r.metric if r.reliable else f"{r.metric}_unreliable"
-        out[name] = round(r.value, 4)
-        out[f"{r.metric}_low"] = round(r.low, 4)
-        out[f"{r.metric}_high"] = round(r.high, 4)
-        if not np.isnan(r.negatives):
-            out[f"{r.metric}_negatives"] = int(r.negatives)
-            out[f"{r.metric}_points"] = int(r.negative_points)
-    return out
+def _metric_entries(rows: pd.DataFrame) -> dict[str, float | str | None]:
+    return entries(rows.itertuples())
 
 
 def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict:
@@ -176,12 +155,10 @@ def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict:
         out["null"] = {a: _metric_entries(rows) for a, rows in null.groupby("attack", sort=False)}
     comp = comparisons[comparisons.replicate == -1] if len(comparisons) else comparisons
     if len(comp):
-        out[f"{REFERENCE}_vs"] = {
-            base: {k: v for r in rows.itertuples() for k, v in {
-                f"{r.metric}_{r.kind}" + ("" if r.reliable else "_unreliable"): _round(r.value),
-                f"{r.metric}_{r.kind}_low": _round(r.low),
-                f"{r.metric}_{r.kind}_high": _round(r.high)}.items()}
-            for base, rows in comp.groupby("baseline", sort=False)}
+        named = comp.assign(metric=comp.metric + "_" + comp.kind, negatives=np.nan,
+                            negative_points=np.nan)  # evidence stays in the tables
+        out[f"{REFERENCE}_vs"] = {base: entries(rows.itertuples())
+                                  for base, rows in named.groupby("baseline", sort=False)}
     per = metrics[(metrics.replicate >= 0) & (metrics.labels == "membership")
                   & (metrics.metric == "auc")]
     out["replicates"] = {f"seed-{r}": {row.attack: round(row.value, 4)
@@ -189,6 +166,3 @@ def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict:
                          for r, rows in per.groupby("replicate")}
     return out
 
-
-def _round(x: float) -> float | None:
-    return round(float(x), 4) if np.isfinite(x) else None

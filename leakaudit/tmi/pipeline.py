@@ -7,7 +7,6 @@ Every stage but ``params``, ``evaluate`` and ``report`` runs once per replicate 
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 from leakaudit.core.pipeline import ALL_PARAMS, File, Models, Pipeline, Stage, Table
@@ -29,49 +28,17 @@ FLEET = ("base", "data", "model", "pretrain", "execution.executor", "execution.g
 
 
 class TmiPipeline(Pipeline):
-    """A TMI audit: replicated over ``replicates.seeds``; its terminal table, report sections,
-    flow artifacts and sweep summaries."""
+    """A TMI audit: its per-replicate stages run once per seed of ``replicates.seeds``."""
 
     replicate_key = "replicates.seeds"
 
     def replicates(self, params: Any) -> list[int]:
         return list(params.replicates.seeds)
 
-    def render(self, metrics: dict) -> str:
-        from leakaudit.tmi.report import render
-        from leakaudit.tmi.utility import downstream_warning
-
-        return render(metrics, downstream_warning(metrics.get("utility", {}),
-                                                  Params().evaluate.min_downstream_gain))
-
-    def html_sections(self, metrics: dict, params: dict) -> list[str]:
-        from leakaudit.tmi.report import html_sections
-
-        return html_sections(metrics, params)
-
-    def seed_settings(self, seeds: list[int]) -> dict[str, Any]:
-        return {"replicates.seeds": list(seeds)}
-
-    def headline_rows(self, metrics: Any) -> Any:
-        """Means over replicates under the real membership labels (not the null control)."""
-        return metrics[(metrics.replicate == -1) & (metrics.labels == "membership")]
-
-    def sweeps(self) -> ModuleType:
-        from leakaudit.tmi import sweeps
-
-        return sweeps
-
-    def plots(self) -> list[Any]:
-        from leakaudit.tmi.attacks.registry import ATTACKS
-
-        return [{"roc": {"template": "roc_loglog", "x": "fpr",
-                         "y": {ROC_CSV.path: list(ATTACKS)}}},
-                ROC_PNG.path,
-                "sweeps/plots"]  # sweep curves written by `python -m flows.sweep …`
-
 
 PIPELINE = TmiPipeline(
     name="tmi", folder=".", params=Params, preset_prefix="", threat=THREAT,
+    family="leakaudit.tmi.family",
     stages=(
         Stage("params", "tasks.params", (ALL_PARAMS,), writes={"params_ok": PARAMS_OK},
               torch=False, record=False),
@@ -100,7 +67,7 @@ PIPELINE = TmiPipeline(
               writes={"metrics": Table("metrics.parquet", schemas.AUDIT_METRICS),
                       "comparisons": Table("comparisons.parquet", schemas.AUDIT_COMPARISONS),
                       "metrics_json": METRICS_JSON, "roc_csv": ROC_CSV, "roc_png": ROC_PNG}),
-        Stage("report", "tasks.report", (ALL_PARAMS,), torch=False,
+        Stage("report", "tasks.report", (ALL_PARAMS,), torch=False, family=True,
               reads=("metrics_json", "roc_csv", "metrics"),
               writes={"report": File("report.html", cache=False)}),
     ),

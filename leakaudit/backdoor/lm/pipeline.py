@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from leakaudit.backdoor import schemas
 from leakaudit.backdoor.lm.config import BackdoorParams
-from leakaudit.backdoor.pipeline import BASE, THREAT, BackdoorPipeline, backdoor_stages
+from leakaudit.backdoor.pipeline import (
+    BASE,
+    FAMILY,
+    THREAT,
+    BackdoorPipeline,
+    backdoor_stages,
+)
 from leakaudit.core.pipeline import Stage
 
 PIPELINE = BackdoorPipeline(
     name="backdoor", folder="backdoor", params=BackdoorParams, preset_prefix="backdoor",
-    threat=THREAT, scores=schemas.LM_SCORES,
+    threat=THREAT, family=FAMILY, scores=schemas.LM_SCORES,
     stages=backdoor_stages(
         "backdoor",
         Stage("lm-pretrain", "tasks.backdoor.lm_pretrain",

@@ -5,13 +5,19 @@ sync`` writes its ``dvc.yaml`` from this."""
 from __future__ import annotations
 
 from leakaudit.backdoor import schemas
-from leakaudit.backdoor.pipeline import BASE, THREAT, BackdoorPipeline, backdoor_stages
+from leakaudit.backdoor.pipeline import (
+    BASE,
+    FAMILY,
+    THREAT,
+    BackdoorPipeline,
+    backdoor_stages,
+)
 from leakaudit.backdoor.vision.config import VisionBackdoorParams
 from leakaudit.core.pipeline import Stage
 
 PIPELINE = BackdoorPipeline(
     name="backdoor-vision", folder="backdoor-vision", params=VisionBackdoorParams,
-    preset_prefix="backdoor-vision", threat=THREAT, scores=schemas.IMAGE_SCORES,
+    preset_prefix="backdoor-vision", threat=THREAT, family=FAMILY, scores=schemas.IMAGE_SCORES,
     stages=backdoor_stages(
         "backdoor_vision",
         Stage("pretrain", "tasks.backdoor_vision.pretrain",

@@ -4,10 +4,13 @@
 head) feeds only the white-box upper bound.
 """
 
+import pandas as pd
+
 from leakaudit.core import store
 from leakaudit.core.seeds import torch_generator
 from leakaudit.tmi import fleet
 from leakaudit.tmi.data import load_source
+from leakaudit.tmi.data.splits import population
 from leakaudit.tmi.models import build_model
 from leakaudit.tmi.querying import make_views, query_fleet
 from tasks._stage import stage
@@ -18,8 +21,10 @@ def main() -> None:
         p = s.params
         data = load_source(p)
         points, members = s.read("points"), s.read("membership")
-        challenge = points[points.challenge].sort_values("point_id")
-        views = make_views(data.up_x[challenge.source_index.to_numpy()], p.query,
+        # the challenge points, then RMIA's population points (no model trained on them)
+        queried = pd.concat([points[points.challenge].sort_values("point_id"),
+                             population(points, p.query.n_population)])
+        views = make_views(data.up_x[queried.source_index.to_numpy()], p.query,
                            torch_generator(p.base.seed, "query-views"))
         model_ids = sorted(members.model_id.unique().tolist())
 
@@ -39,7 +44,7 @@ def main() -> None:
             # the restriction applies to the deployed (finetuned) model's API only
             top_k = p.query.top_k if kind == "finetune" else 0
             tables[name] = query_fleet(model_ids, loader(kind, n_classes), views,
-                                       challenge.point_id.to_numpy(), p.query.batch_size, top_k)
+                                       queried.point_id.to_numpy(), p.query.batch_size, top_k)
         for name, table in tables.items():
             s.write("signals", table, view=name)
         s.metrics |= {"n_rows": len(tables["finetuned"])}

@@ -19,17 +19,24 @@ from leakaudit.tmi.signals import restrict_top_k
 M, T, A, K = 16, 40, 4, 3
 
 
-def synthetic(shift: float, seed: int = 0):
-    """Signals whose per-point class-0 log-odds move by ``shift`` when the point is IN."""
+def synthetic(shift: float, seed: int = 0, confident: bool = False):
+    """Signals whose per-point class-0 log-odds move by ``shift`` when the point is IN (with
+    ``confident``: each point's top class, so members are predicted more confidently)."""
     g = rng(seed, "synthetic")
     member = balanced_mask(T, M, seed, "synthetic-mask").T  # [M, T]
     base = g.normal(0, 1, (1, T, 1, K))
     logodds = base + 0.3 * g.normal(size=(M, T, A, K))
-    logodds[..., 0] += shift * member[:, :, None]
+    top = base[0, :, 0].argmax(-1) if confident else np.zeros(T, np.int64)
+    logodds[:, np.arange(T), :, top] += shift * member[:, :, None].transpose(1, 0, 2)
     probs = np.exp(logodds) / np.exp(logodds).sum(-1, keepdims=True)
     victims = np.arange(4)  # two complementary pairs
+    # population points: no model trained on them (RMIA's z)
+    z = g.normal(0, 1, (1, 30, 1, K)) + 0.3 * g.normal(size=(M, 30, A, K))
+    zp = (np.exp(z) / np.exp(z).sum(-1, keepdims=True)).astype(np.float32)
     return AttackInputs(probs.astype(np.float32), logodds.astype(np.float32), member, victims,
-                        labels=np.zeros(T, np.int64), logodds_pre=logodds.astype(np.float32))
+                        labels=top, logodds_pre=logodds.astype(np.float32),
+                        probs_pre=probs.astype(np.float32), pop_probs=zp, pop_probs_pre=zp,
+                        pop_labels=np.zeros(30, np.int64))
 
 
 def _auc(scores, inputs):
@@ -45,7 +52,8 @@ def test_tmi_detects_a_membership_shift():
 
 def test_every_attack_is_at_chance_without_signal():
     x = synthetic(shift=0.0)
-    for name in ("tmi", "lira", "lira_diag", "whitebox_lira", "threshold"):
+    for name in ("tmi", "lira", "lira_diag", "whitebox_lira", "threshold", "rmia",
+                 "rmia_offline", "whitebox_rmia"):
         assert 0.3 < _auc(run_attack(name, x, AttackParams(tmi=TmiParams(epochs=5)), 0), x) < 0.7
 
 
@@ -192,3 +200,80 @@ def test_top_k_restriction_keeps_mass_and_order():
     rest = r.masked_fill(torch.zeros_like(r, dtype=torch.bool).scatter(-1, top.indices, True), 0)
     assert torch.allclose(rest.sum(-1), (1 - top.values.sum(-1)))
     assert restrict_top_k(p, 0) is p
+
+
+def test_rmia_online_offline_and_white_box_detect_a_shift():
+    """Black-box RMIA reads each point's membership class (the class the IN shadows raise):
+    it finds a shift on any class; the white-box reference reads the true label."""
+    x = synthetic(shift=1.0)
+    for name, floor in (("rmia", 0.85), ("rmia_offline", 0.8), ("whitebox_rmia", 0.95)):
+        assert _auc(run_attack(name, x, AttackParams(), 0), x) > floor, name
+
+
+def test_rmia_score_is_the_share_of_population_points_beaten():
+    """The vectorised score against a direct reading of the definition: for victim v and
+    point x, the share of z with [Pr(x|v)/Pr(x)] / [Pr(z|v)/Pr(z)] ≥ γ, Pr(·) the mean over the
+    victim's IN and OUT shadows (online)."""
+    from leakaudit.tmi.attacks.rmia import RmiaParams, rmia_scores
+
+    g = np.random.default_rng(0)
+    m, t, z = 8, 5, 7
+    member = balanced_mask(t, m, 0, "r").T
+    victims = np.array([0, 1])
+    xp, zp = g.uniform(0.05, 1, (2, m, t)), g.uniform(0.05, 1, (2, m, z))
+    shadows = np.ones((2, t, m), bool)
+    shadows[:, :, :2] = False  # the victims' pair
+    p = RmiaParams(gamma=1.3)
+    got = rmia_scores(xp, zp, member, shadows, victims, p, online=True)
+    for vi, v in enumerate(victims):
+        refs = np.arange(2, m)
+        pz = zp[vi][refs].mean(0)
+        for j in range(t):
+            ins = [r for r in refs if member[r, j]]
+            outs = [r for r in refs if not member[r, j]]
+            px = 0.5 * (xp[vi][ins, j].mean() + xp[vi][outs, j].mean())
+            lr = (xp[vi][v, j] / px) / (zp[vi][v] / pz)
+            assert got[vi, j] == pytest.approx((lr >= 1.3).mean(), abs=1e-5)
+    # a larger γ beats fewer population points
+    assert (rmia_scores(xp, zp, member, shadows, victims, RmiaParams(gamma=3.0), True)
+            <= got + 1e-5).all()
+
+
+def test_rmia_offline_fits_a_from_the_shadows_alone():
+    from leakaudit.tmi.attacks.rmia import fit_a
+
+    p_out = np.random.default_rng(1).uniform(0.1, 0.9, (3, 50))
+    assert fit_a(0.4 * p_out + 0.6, p_out) == pytest.approx([0.4, 0.4, 0.4])
+
+
+def test_rmia_without_population_points_fails_clearly():
+    x = replace(synthetic(shift=1.0), pop_probs=None, pop_labels=None)
+    with pytest.raises(ValueError, match="query.n_population"):
+        run_attack("rmia", x, AttackParams(), 0)
+
+
+def test_the_structured_null_exposes_a_leave_one_out_channel_the_independent_one_misses():
+    """Structured null labels are a fresh balanced mask: complementary pairs, every point IN
+    for half the models. A channel that leaks through the partner (leave-one-out shadows:
+    a member has one IN shadow fewer) shows up under them and not under independent coins;
+    leave-pair-out shadows (the audit's) show it under neither."""
+    x = synthetic(shift=0.0)
+    p = AttackParams(null_draws=1, structured_draws=1)
+    sets = dict(label_sets(x, p, seed=0))
+    s = sets["structured-0"].member
+    assert (s[0::2] == ~s[1::2]).all() and (s.sum(0) == M // 2).all()
+    v = x.victims
+
+    def count_channel(labels: np.ndarray, leave_pair_out: bool) -> float:
+        """A deliberately broken 'attack': minus the number of IN shadows of each point."""
+        shadows = np.ones((len(v), M), bool)
+        shadows[np.arange(len(v)), v] = False
+        if leave_pair_out:
+            shadows[np.arange(len(v)), v ^ 1] = False
+        score = -(shadows[:, :, None] & labels[None]).sum(1).astype(float)  # [V, T]
+        fpr, tpr = roc(score.reshape(-1), labels[v].reshape(-1))
+        return auc(fpr, tpr)
+
+    assert count_channel(s, leave_pair_out=False) > 0.95  # the structured null catches it
+    assert abs(count_channel(sets["null-0"].member, leave_pair_out=False) - 0.5) < 0.15
+    assert count_channel(s, leave_pair_out=True) == 0.5

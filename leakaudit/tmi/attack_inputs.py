@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from leakaudit.core.membership import partner
+from leakaudit.core.membership import balanced_mask, partner
 from leakaudit.core.seeds import rng
 from leakaudit.tmi.data.splits import null_labels
 from leakaudit.tmi.data.splits import victims as choose_victims
-from leakaudit.tmi.signals import SignalArrays
+from leakaudit.tmi.signals import SignalArrays, take_points
 
 if TYPE_CHECKING:
     from leakaudit.tmi.params import AttackParams
@@ -38,6 +38,19 @@ class AttackInputs:
     labels: np.ndarray  # [T] true upstream labels
     logodds_pre: np.ndarray | None = None  # pretrained models' signals (white box)
     shadows: np.ndarray | None = None  # [V, T, M] bool: shadows per victim and point (None: all)
+    probs_pre: np.ndarray | None = None  # pretrained models' probabilities (white box)
+    # RMIA's population points z (no audited model trained on them): [M, Z, A, K], labels [Z]
+    pop_probs: np.ndarray | None = None
+    pop_probs_pre: np.ndarray | None = None
+    pop_labels: np.ndarray | None = None
+
+    def population(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(probs, pretrained probs, labels) of the population points; an error if the
+        signals hold none (``query.n_population``)."""
+        if self.pop_probs is None or self.pop_labels is None or not len(self.pop_labels):
+            raise ValueError("RMIA needs population points: the query stage's signals hold "
+                             "none (query.n_population)")
+        return self.pop_probs, self.pop_probs_pre, self.pop_labels
 
     def shadow_mask(self) -> np.ndarray:
         """[V, T, M]: the models each victim's attack may use as shadows for each point (never
@@ -54,17 +67,27 @@ class AttackInputs:
 
 def build_inputs(
     fin: SignalArrays, members: pd.DataFrame, points: pd.DataFrame, n_victims: int, seed: int,
-    pre: SignalArrays | None = None,
+    pre: SignalArrays | None = None, population: np.ndarray | None = None,
 ) -> AttackInputs:
-    """Attack inputs from the signals arrays, the membership table (``trained``) and the points
-    table (true upstream labels); victims are a seeded choice of complementary pairs."""
+    """Attack inputs from the signals arrays (challenge points, and the ``population`` point
+    ids among them when given), the membership table (``trained``) and the points table (true
+    upstream labels); victims are a seeded choice of complementary pairs."""
+    label = points.set_index("point_id").label
+    pop = np.asarray(population if population is not None else [], dtype=np.int64)
+    challenge = np.setdiff1d(fin.point_ids, pop)
+    x, z = take_points(fin, challenge), take_points(fin, pop)
     member = (members.pivot(index="model_id", columns="point_id", values="trained")
-              .loc[fin.model_ids, fin.point_ids].to_numpy(bool))
-    labels = points.set_index("point_id").loc[fin.point_ids, "label"].to_numpy()
+              .loc[x.model_ids, x.point_ids].to_numpy(bool))
+    xp = None if pre is None else take_points(pre, challenge)
+    zp = None if pre is None else take_points(pre, pop)
     return AttackInputs(
-        probs=fin.probs, logodds=fin.logodds, member=member,
-        victims=choose_victims(len(fin.model_ids), n_victims, seed), labels=labels,
-        logodds_pre=None if pre is None else pre.logodds,
+        probs=x.probs, logodds=x.logodds, member=member,
+        victims=choose_victims(len(x.model_ids), n_victims, seed),
+        labels=label.loc[x.point_ids].to_numpy(),
+        logodds_pre=None if xp is None else xp.logodds,
+        probs_pre=None if xp is None else xp.probs,
+        pop_probs=z.probs, pop_probs_pre=None if zp is None else zp.probs,
+        pop_labels=label.loc[z.point_ids].to_numpy(),
     )
 
 
@@ -99,10 +122,10 @@ def restrict(inputs: AttackInputs, n_shadows: int, n_views: int, seed: int) -> A
         a = inputs.probs.shape[2]
         if n_views > a:
             raise ValueError(f"attack.n_views: got {n_views}; allowed: ≤ query.n_views ({a})")
-        changes |= {"probs": inputs.probs[:, :, :n_views],
-                    "logodds": inputs.logodds[:, :, :n_views]}
-        if inputs.logodds_pre is not None:
-            changes["logodds_pre"] = inputs.logodds_pre[:, :, :n_views]
+        for name in ("probs", "logodds", "logodds_pre", "probs_pre", "pop_probs",
+                     "pop_probs_pre"):
+            if getattr(inputs, name) is not None:
+                changes[name] = getattr(inputs, name)[:, :, :n_views]
     if n_shadows:
         m = inputs.member.shape[0]
         if n_shadows % 2 or not 4 <= n_shadows <= m - 2:
@@ -114,11 +137,16 @@ def restrict(inputs: AttackInputs, n_shadows: int, n_views: int, seed: int) -> A
 
 def label_sets(inputs: AttackInputs, p: AttackParams, seed: int
                ) -> Iterator[tuple[str, AttackInputs]]:
-    """('membership', inputs) and ('null-k', inputs relabelled with the k-th independent random
-    labelling) for k < ``p.null_draws``, each restricted to ``p.n_shadows`` / ``p.n_views``
-    (stratified shadow subsets follow the labels in use)."""
+    """('membership', inputs), ('null-k', inputs relabelled with the k-th independent random
+    labelling) for k < ``p.null_draws`` and ('structured-k', relabelled with the k-th fresh
+    balanced mask) for k < ``p.structured_draws``, each restricted to ``p.n_shadows`` /
+    ``p.n_views`` (stratified shadow subsets follow the labels in use)."""
     m, t = inputs.member.shape
     yield "membership", restrict(inputs, p.n_shadows, p.n_views, seed)
     for k in range(p.null_draws):
         null = replace(inputs, member=null_labels(m, t, seed, k))
         yield f"null-{k}", restrict(null, p.n_shadows, p.n_views, seed)
+    for k in range(p.structured_draws):
+        fresh = balanced_mask(t, m, seed, f"structured-null-{k}").T  # pairs complementary
+        yield f"structured-{k}", restrict(replace(inputs, member=fresh), p.n_shadows,
+                                          p.n_views, seed)

@@ -66,9 +66,9 @@ def audit_tables(scores: dict[int, pd.DataFrame], p: EvaluateParams) -> AuditTab
     seeds = sorted(scores)
     metrics_rows: list[dict] = []
     comparison_rows: list[dict] = []
-    for kind in ("membership", "null"):
+    for kind in LABELLINGS:
         units = [(r, lab) for r in seeds for lab in sorted(scores[r].labels.unique())
-                 if (lab == "membership") == (kind == "membership")]
+                 if lab.split("-")[0] == kind]
         if not units:
             continue
         grids = [score_grid(scores[r][scores[r].labels == lab]) for r, lab in units]
@@ -100,8 +100,15 @@ def audit_tables(scores: dict[int, pd.DataFrame], p: EvaluateParams) -> AuditTab
     return AuditTables(pd.DataFrame(metrics_rows), pd.DataFrame(comparison_rows))
 
 
+LABELLINGS = ("membership", "null", "structured")  # the real masks, then the two nulls
+
+
 def _draw(labels: str) -> int:
-    return 0 if labels == "membership" else 1 + int(labels.split("-")[1])
+    """A labelling's bootstrap stream: 0 for the real masks, then one per null draw."""
+    if labels == "membership":
+        return 0
+    kind, k = labels.split("-")
+    return (1 if kind == "null" else 1001) + int(k)
 
 
 def replicate_utility(stats: dict[int, pd.DataFrame]) -> pd.DataFrame:
@@ -150,9 +157,11 @@ def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict:
     top = metrics[(metrics.replicate == -1) & (metrics.labels == "membership")]
     for attack, rows in top.groupby("attack", sort=False):
         out[attack] = _metric_entries(rows)
-    null = metrics[(metrics.replicate == -1) & (metrics.labels == "null")]
-    if len(null):
-        out["null"] = {a: _metric_entries(rows) for a, rows in null.groupby("attack", sort=False)}
+    for kind, key in (("null", "null"), ("structured", "structured_null")):
+        rows_of = metrics[(metrics.replicate == -1) & (metrics.labels == kind)]
+        if len(rows_of):
+            out[key] = {a: _metric_entries(rows) for a, rows in rows_of.groupby("attack",
+                                                                                 sort=False)}
     comp = comparisons[comparisons.replicate == -1] if len(comparisons) else comparisons
     if len(comp):
         named = comp.assign(metric=comp.metric + "_" + comp.kind, negatives=np.nan,

@@ -195,6 +195,9 @@ class QueryParams(Section):
     top_k: int = Field(
         0, ge=0, description="finetuned model reveals only its top-k probabilities (0 = all)"
     )
+    n_population: int = Field(
+        0, ge=0, description="RMIA's population points z, queried beside the challenge "
+        "points: the first n held-out upstream points (0 = all prepare.n_pretrain_test)")
 
 
 class _AttackStage(Section):
@@ -207,8 +210,13 @@ class _AttackStage(Section):
         "models but the victim's pair)"
     )
     null_draws: int = Field(
-        2, ge=0, description="null control: attacks rerun on independent random labels"
+        1, ge=0, description="null control: attacks rerun on independent random labels"
     )
+    structured_draws: int = Field(
+        1, ge=0, description="structured null: attacks rerun on a fresh balanced mask (the "
+        "real masks' pairing and per-point balance, an independent seed): a leave-one-out or "
+        "mirror channel between a victim and its partner shows up here, not in the "
+        "independent null")
     n_views: int = Field(0, ge=0, description="use only the first n query views (0 = all)")
     attacks: list[AttackName] = Field(default_factory=lambda: list(ATTACKS))
 
@@ -318,6 +326,8 @@ class Params(AuditParams):
              f"({p.prepare.n_models - 2})"),
         Rule("attack.n_views", lambda p: p.attack.n_views <= p.query.n_views,
              lambda p: f"0 (all) or ≤ query.n_views ({p.query.n_views})"),
+        Rule("query.n_population", lambda p: p.query.n_population <= p.prepare.n_pretrain_test,
+             lambda p: f"0 (all) or ≤ prepare.n_pretrain_test ({p.prepare.n_pretrain_test})"),
     )
 
     @classmethod

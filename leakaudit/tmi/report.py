@@ -15,7 +15,7 @@ from leakaudit.core.terminal import cell
 from leakaudit.tmi.params import MIN_GAIN
 from leakaudit.tmi.utility import downstream_warning
 
-GROUPS = ("utility", "null", "replicates")
+GROUPS = ("utility", "null", "structured_null", "replicates")
 
 
 def render(metrics: dict, warning: str | None = None) -> str:
@@ -54,7 +54,7 @@ def html_sections(m: dict, params: dict) -> list[str]:
     gain = (params.get("evaluate") or {}).get("min_downstream_gain", MIN_GAIN)
     warning = downstream_warning(m.get("utility", {}), gain)
     out = [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
-    groups = {"null", "replicates", "utility"}
+    groups = set(GROUPS)
     attacks = [a for a in m if a not in groups and not a.endswith("_vs")]
     vs = next((k for k in m if k.endswith("_vs")), None)
     tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in m[a]

@@ -70,8 +70,9 @@ SIGNALS = Schema(DataFrameSchema(
 
 SCORES = Schema(DataFrameSchema(
     {
-        # 'membership' (the real masks) or 'null-<k>' (the k-th random null labelling)
-        "labels": Column(str, Check.str_matches(r"^(membership|null-\d+)$")),
+        # 'membership' (the real masks), 'null-<k>' (the k-th random null labelling) or
+        # 'structured-<k>' (the k-th fresh balanced mask)
+        "labels": Column(str, Check.str_matches(r"^(membership|null-\d+|structured-\d+)$")),
         "attack": Column(str),
         "victim_id": Column("int64", **_ID),
         "point_id": Column("int64", **_ID),
@@ -82,8 +83,10 @@ SCORES = Schema(DataFrameSchema(
 ))
 
 
-# an evaluated row: 'membership' / 'null' (combined draws) / 'null-<k>'; replicate -1 = combined
-_EVALUATED = {"labels": Column(str, Check.str_matches(r"^(membership|null|null-\d+)$")),
+# an evaluated row: 'membership' / 'null' or 'structured' (combined draws) / 'null-<k>' /
+# 'structured-<k>'; replicate -1 = combined
+_EVALUATED = {"labels": Column(str, Check.str_matches(
+    r"^(membership|null|null-\d+|structured|structured-\d+)$")),
               "replicate": Column("int64", Check.ge(-1)), "attack": Column(str)}
 
 AUDIT_METRICS = Schema(DataFrameSchema(

@@ -87,6 +87,16 @@ def to_arrays(signals: pd.DataFrame) -> SignalArrays:
     return SignalArrays(models, points, probs, lo)
 
 
+def take_points(arrays: SignalArrays, point_ids: np.ndarray) -> SignalArrays:
+    """The same signals restricted to ``point_ids`` (in that order)."""
+    idx = np.searchsorted(arrays.point_ids, point_ids)
+    if len(point_ids) and (idx.max() >= len(arrays.point_ids)
+                           or not np.array_equal(arrays.point_ids[idx], point_ids)):
+        raise ValueError("take_points: some points are not in the signals")
+    return SignalArrays(arrays.model_ids, arrays.point_ids[idx], arrays.probs[:, idx],
+                        arrays.logodds[:, idx])
+
+
 def expect_grid(arrays: SignalArrays, model_ids: np.ndarray, point_ids: np.ndarray,
                 source: str) -> SignalArrays:
     """Check that a signals table covers exactly the audit's models and challenge points

@@ -19,6 +19,13 @@ from leakaudit.core.params import Section
 from leakaudit.core.seeds import torch_generator
 from leakaudit.tmi.attacks.features import scaled_logodds
 from leakaudit.tmi.attacks.lira import LiraParams, adapted_lira, whitebox_lira
+from leakaudit.tmi.attacks.rmia import (
+    RmiaParams,
+    consensus_probs,
+    label_probs,
+    membership_class_probs,
+    rmia_scores,
+)
 from leakaudit.tmi.attacks.threshold import confidence_threshold
 from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
 
@@ -35,12 +42,33 @@ class Attack:
     settings_key: str = ""
     white_box: bool = False  # reads the pretrained models' signals: a bound, not the threat
     reference: bool = False  # the audit's own attack: every other one is compared with it
+    population: bool = False  # reads the population points (query.n_population)
 
 
 def _pretrained(x: Any) -> np.ndarray:
     if x.logodds_pre is None:
         raise ValueError("whitebox_lira needs the pretrained models' signals")
     return x.logodds_pre
+
+
+def _rmia(x: Any, s: RmiaParams, online: bool) -> np.ndarray:
+    """Black-box RMIA on the finetuned models, read at each point's membership class."""
+    z, _, _ = x.population()
+    shadows = x.shadow_mask()
+    return rmia_scores(membership_class_probs(x.probs, x.member, shadows),
+                       consensus_probs(z, shadows.any(1)), x.member, shadows, x.victims, s,
+                       online)
+
+
+def _whitebox_rmia(x: Any, s: RmiaParams) -> np.ndarray:
+    """RMIA on the pretrained models at the true upstream label (an upper reference)."""
+    _, z_pre, z_labels = x.population()
+    if x.probs_pre is None or z_pre is None:
+        raise ValueError("whitebox_rmia needs the pretrained models' signals")
+    v = len(x.victims)
+    xs, zs = label_probs(x.probs_pre, x.labels), label_probs(z_pre, z_labels)
+    return rmia_scores(np.broadcast_to(xs, (v, *xs.shape)), np.broadcast_to(zs, (v, *zs.shape)),
+                       x.member, x.shadow_mask(), x.victims, s, online=True)
 
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (
@@ -59,6 +87,12 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in (
     Attack("whitebox_lira", lambda x, s, seed: whitebox_lira(
         _pretrained(x), x.labels, x.member, x.shadow_mask(), x.victims, s.covariance,
         s.ridge), LiraParams, "lira", white_box=True),
+    Attack("rmia", lambda x, s, seed: _rmia(x, s, online=True), RmiaParams, "rmia",
+           population=True),
+    Attack("rmia_offline", lambda x, s, seed: _rmia(x, s, online=False), RmiaParams, "rmia",
+           population=True),
+    Attack("whitebox_rmia", lambda x, s, seed: _whitebox_rmia(x, s), RmiaParams, "rmia",
+           white_box=True, population=True),
 )}
 
 AttackName = Literal[tuple(ATTACKS)]  # type: ignore[valid-type]

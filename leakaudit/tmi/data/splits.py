@@ -77,6 +77,13 @@ def membership(points: pd.DataFrame, p: PrepareParams, seed: int) -> pd.DataFram
     })
 
 
+def population(points: pd.DataFrame, n: int) -> pd.DataFrame:
+    """RMIA's population points z: the first ``n`` held-out upstream points (``pretrain_test``
+    role, by point id; 0 = all of them). No audited model trained on any of them."""
+    held = points[points.role == "pretrain_test"].sort_values("point_id")
+    return held if n == 0 else held.head(n)
+
+
 def null_labels(n_models: int, n_points: int, seed: int, draw: int) -> np.ndarray:
     """Bool [model, point] labels for the null control: independent fair coins, so they carry
     nothing the models saw and nothing of the pair structure of the real masks."""

@@ -28,7 +28,7 @@ def main() -> None:
                                for kind in ("pretrain", "finetune")]) for r in seeds}
         tables = audit_tables(scores, p.evaluate)
         metrics = pd.concat([tables.metrics, replicate_utility(stats)], ignore_index=True)
-        summary = summary_json(metrics, tables.comparisons)
+        summary = summary_json(metrics, tables.comparisons, p.evaluate.strongest)
         s.write("metrics", metrics)
         s.write("comparisons", tables.comparisons)
         real = pd.concat([sc[sc.labels == "membership"] for sc in scores.values()])

@@ -115,7 +115,7 @@ def test_low_fpr_points_carry_their_negatives_and_are_flagged():
     best = top.loc[("targets", "poisoned:best", "tpr_at_10pct_fpr")]
     assert best.negatives == 20  # two halves of 200 negatives, 20 each: per ROC, the thinner
     m = summary_json(top.reset_index().assign(replicate=-1))
-    assert list(m)[:3] == ["amplification:best", "clean:best", "poisoned:best"]
+    assert list(m)[:4] == ["verdict", "amplification:best", "clean:best", "poisoned:best"]
     assert "tpr_at_1pct_fpr_unreliable" in m["poisoned:neg_loss"]
     assert "tpr_at_1pct_fpr" not in m["poisoned:neg_loss"]
 

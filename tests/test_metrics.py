@@ -145,3 +145,28 @@ def test_every_committed_interval_contains_its_estimate(folder):
 
     path = Path(__file__).resolve().parent.parent / folder / "metrics.json"
     assert intervals_contain_estimates(json.loads(path.read_text())) == []
+
+
+def test_the_verdict_comes_from_the_strongest_query_access_row():
+    """The verdict states the strongest query-access attack's TPR at 1 % FPR when it rests on
+    enough evidence, else its AUC with the reason, and "no leakage" when the AUC interval
+    reaches 0.5; white-box references are marked and never the verdict."""
+    from leakaudit.tmi.report import render, verdict
+
+    row = {"attack": "lira_diag", "auc": 0.786, "auc_low": 0.767, "auc_high": 0.803,
+           "tpr_at_1pct_fpr": 0.138, "tpr_at_1pct_fpr_low": 0.098,
+           "tpr_at_1pct_fpr_high": 0.172, "tpr_at_1pct_fpr_negatives": 32,
+           "tpr_at_1pct_fpr_points": 31}
+    assert verdict(row, 3).startswith("An attacker with query access to the finetuned model "
+                                      "identifies 14% of pretraining members at 1 % FPR "
+                                      "[10%, 17%] (lira_diag")
+    thin = {k.replace("tpr_at_1pct_fpr", "tpr_at_1pct_fpr_unreliable", 1)
+            if k in ("tpr_at_1pct_fpr", "tpr_at_1pct_fpr_low", "tpr_at_1pct_fpr_high") else k: v
+            for k, v in row.items()} | {"tpr_at_1pct_fpr_negatives": 12}
+    text = verdict(thin, 1)
+    assert "AUC 0.786 [0.767, 0.803]" in text and "n/a: 12 neg < 20" in text and "14%" not in text
+    chance = row | {"auc": 0.51, "auc_low": 0.49}
+    assert verdict(chance, 3).startswith("No leakage detected")
+    shown = render({"verdict": verdict(row, 3), "strongest": row, "lira_diag": row,
+                    "whitebox_lira": row})
+    assert shown.splitlines()[0].startswith("VERDICT: An attacker") and "whitebox_lira*" in shown

@@ -406,7 +406,7 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
                        or r["tpr_at_10pct_fpr_points"] < 10)
             assert ("tpr_at_10pct_fpr_unreliable" in r) == flagged
             assert ("tpr_at_10pct_fpr" in r) != flagged
-    assert list(m)[:3] == ["amplification:best", "clean:best", "poisoned:best"]
+    assert list(m)[:4] == ["verdict", "amplification:best", "clean:best", "poisoned:best"]
     ratio = m["amplification:neg_loss"]
     assert {"tpr_at_10pct_fpr_ratio_low", "tpr_at_10pct_fpr_ratio_unreliable_low"} & set(ratio)
     assert intervals_contain_estimates(m) == []

@@ -18,6 +18,7 @@ import pandas as pd
 from leakaudit.backdoor.analysis import BEST, BackdoorGrid, backdoor_grid, backdoor_table
 from leakaudit.backdoor.arms import ARMS
 from leakaudit.backdoor.pipeline import BackdoorPipeline
+from leakaudit.backdoor.report import verdict
 from leakaudit.core.layout import PLOTS
 from leakaudit.core.plots import write_roc
 from leakaudit.core.statistics import entries as metric_entries
@@ -103,6 +104,7 @@ def summary_json(table: pd.DataFrame) -> dict:
         design["replicates"] = int(table[table.replicate >= 0].replicate.nunique())
         design["few_victim_pairs"] = float(design["victim_pairs"] < MIN_PAIRS)
         out["design"] = design
+    out = {"verdict": verdict(out), **out}
     per = table[(table.replicate >= 0) & (table.attack == f"amplification:{BEST}")
                 & (table.metric == "tpr_at_1pct_fpr_ratio")]
     if per.replicate.nunique() > 1:

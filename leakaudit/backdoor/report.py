@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from leakaudit.core.html_report import cell as html_cell
 from leakaudit.core.html_report import esc, table
-from leakaudit.core.terminal import cell
+from leakaudit.core.terminal import cell, interval, number, thin
 
 # (row group, metric, header); amplification = poisoned vs clean, paired
 COLUMNS = (("clean", "auc", "clean AUC"), ("poisoned", "auc", "poisoned AUC"),
@@ -16,13 +16,42 @@ COLUMNS = (("clean", "auc", "clean AUC"), ("poisoned", "auc", "poisoned AUC"),
            ("amplification", "tpr_at_1pct_fpr_ratio", "TPR@1% ratio"))
 
 
+def verdict(m: dict) -> str | None:
+    """One line a person can act on, from best-vs-best amplification: the paired TPR ratio at
+    1 % FPR when it rests on enough evidence, else the AUC difference; "no amplification
+    detected" when that interval reaches 0."""
+    a, clean, poisoned = (m.get(k, {}) for k in ("amplification:best", "clean:best",
+                                                 "poisoned:best"))
+    if "auc_diff" not in a:
+        return None
+    runs = (m.get("design") or {}).get("replicates", 1)
+    where = (f"(best score per arm, each half of the targets scored with the score picked on "
+             f"the other; {runs} replicate{'s' if runs != 1 else ''})")
+    if a.get("auc_diff_low") is not None and a["auc_diff_low"] <= 0:
+        return (f"No amplification detected: a victim finetuning the poisoned checkpoint leaks "
+                f"no more than with the clean one (AUC difference {number(a['auc_diff'])}"
+                f"{interval(a, 'auc_diff')}) {where}.")
+    key = "tpr_at_1pct_fpr_ratio"
+    if key in a:
+        return (f"Finetuning the poisoned checkpoint instead of the clean one makes the victim "
+                f"leak ×{number(a[key])}{interval(a, key)} more of its private data at 1 % FPR "
+                f"(TPR {cell(clean, 'tpr_at_1pct_fpr')} → {cell(poisoned, 'tpr_at_1pct_fpr')}) "
+                f"{where}.")
+    return (f"Finetuning the poisoned checkpoint instead of the clean one raises the attacker's "
+            f"AUC on the victim's private data by {number(a['auc_diff'])}"
+            f"{interval(a, 'auc_diff')} (clean {number(clean.get('auc'))}, poisoned "
+            f"{number(poisoned.get('auc'))}) {where}; the TPR ratio at 1 % FPR is not "
+            f"reportable ({thin(a, key) or 'not measured'}).")
+
+
 def render_backdoor(metrics: dict) -> str:
     """One line per score (``best`` first): clean and poisoned AUC, their paired difference,
     clean and poisoned TPR@1 % FPR (with its negatives), their paired ratio; then the
     non-target ratios and the stealth measurements."""
     scores = [k.split(":", 1)[1] for k in metrics if k.startswith("amplification:")]
     head = f"{'score':<12}" + "".join(f"{label:>32}" for _, _, label in COLUMNS)
-    lines = [head]
+    lines = [f"VERDICT: {metrics['verdict']}"] if metrics.get("verdict") else []
+    lines.append(head)
     for score in scores:
         lines.append(f"{score:<12}" + "".join(
             f"{cell(metrics.get(f'{arm}:{score}', {}), m):>32}" for arm, m, _ in COLUMNS))
@@ -50,7 +79,9 @@ def html_sections(m: dict) -> list[str]:
     scores = [k.split(":", 1)[1] for k in m if k.startswith("amplification:")]
     rows = [[f"<b>{esc(s)}</b>", *(html_cell(m.get(f"{g}:{s}", {}), k) for g, k in cols)]
             for s in scores]
-    out = ["<h2>Headline: the targets, clean vs poisoned checkpoint</h2>", table(header, rows),
+    out = [f'<p class="verdict"><b>Verdict:</b> {esc(m["verdict"])}</p>'] if m.get("verdict") \
+        else []
+    out += ["<h2>Headline: the targets, clean vs poisoned checkpoint</h2>", table(header, rows),
            '<p class="note"><b>best</b>: each arm scored with the attacker\'s best score, '
            "picked on the other half of the targets. Intervals: two-way cluster bootstrap "
            "(victim pairs × candidates), the same resamples for both arms (paired).</p>"]

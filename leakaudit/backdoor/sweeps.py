@@ -22,9 +22,11 @@ STEALTH = {"stealth_heldout_loss_increase": "vs_clean.heldout_loss_increase",
            "clean.target_loss": "clean.target_loss", "poisoned.target_loss": "poisoned.target_loss"}
 
 
-def _get(row: dict[str, Any], key: str) -> Any:
-    """A metric by its plain name, or flagged ``_unreliable`` (too few negatives)."""
-    return row.get(key, row.get(f"{key}_unreliable"))
+def _get(row: dict[str, Any], key: str, suffix: str = "") -> Any:
+    """A metric (or its ``_low`` / ``_high`` bound) by its plain name, or flagged
+    ``_unreliable`` (too little evidence); an unbounded ``"inf"`` as a float."""
+    value = row.get(key + suffix, row.get(f"{key}_unreliable{suffix}"))
+    return float(value) if isinstance(value, str) else value
 
 
 def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> pd.DataFrame:
@@ -45,12 +47,12 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
                 for m in METRICS:
                     rec[f"{arm}_{m}"] = _get(row, f"{arm}:{score}.{m}")
                     for suffix in ("_low", "_high"):
-                        rec[f"{arm}_{m}{suffix}"] = row.get(f"{arm}:{score}.{m}{suffix}")
+                        rec[f"{arm}_{m}{suffix}"] = _get(row, f"{arm}:{score}.{m}", suffix)
             amp = f"amplification:{score}"
             for m in ("auc_diff", "tpr_at_1pct_fpr_ratio", "tpr_at_10pct_fpr_ratio"):
                 rec[m] = _get(row, f"{amp}.{m}")
                 for suffix in ("_low", "_high"):
-                    rec[f"{m}{suffix}"] = row.get(f"{amp}.{m}{suffix}")
+                    rec[f"{m}{suffix}"] = _get(row, f"{amp}.{m}", suffix)
             for column, key in STEALTH.items():
                 rec[column] = row.get(f"stealth.{key}")
             out.append(rec)

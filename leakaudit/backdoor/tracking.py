@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ def log_backdoor(p: Section, aid: str, metrics: dict[str, float], arm_metrics: d
     mlflow.set_tracking_uri(resolve_uri(p.tracking.uri))
     mlflow.set_experiment(p.tracking.experiment)
     ids: dict[str, Any] = {"audit_id": aid, "arms": {}}
-    with mlflow.start_run(run_name=f"{kind}-{aid}", tags={"audit_id": aid,
-                                                         "kind": kind}) as parent:
+    summary = Path("metrics.json")
+    verdict = json.loads(summary.read_text()).get("verdict") if summary.exists() else None
+    with mlflow.start_run(run_name=f"{kind}-{aid}", tags={"audit_id": aid, "kind": kind},
+                          description=verdict) as parent:
         ids["mlflow_run_id"] = parent.info.run_id
         mlflow.log_params(flatten(p.model_dump(exclude={"tracking"})))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})

@@ -38,6 +38,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .6em;border-bot
 text-align:right;vertical-align:top}small{color:#666}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 .thin{color:#a33;font-style:italic}.v{white-space:nowrap}.note{color:#555;font-size:.92em}code{font-size:.92em}
 .warn{background:#fdecea;border-left:4px solid #c0392b;padding:.5em 1em}
+.verdict{background:#eef5fb;border-left:4px solid #2c6fad;padding:.5em 1em;font-size:1.05em}
 .plots{display:flex;flex-wrap:wrap;gap:1em}.plots svg{max-width:520px;height:auto}
 """
 

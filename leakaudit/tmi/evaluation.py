@@ -10,6 +10,7 @@ every other. The privacy-backdoor audits use the same machinery with their own g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,14 +150,21 @@ def _metric_entries(rows: pd.DataFrame) -> dict[str, float | str | None]:
     return entries(rows.itertuples())
 
 
-def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> dict:
-    """metrics.json for `dvc metrics`: every attack's mean over replicates with its interval,
-    the null control (mean over all draws), the paired comparisons with the reference attack,
+def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame, strongest: str) -> dict:
+    """metrics.json for `dvc metrics`: the verdict and the strongest query-access attack's row
+    (``strongest``, fixed in advance), every attack's mean over replicates with its interval,
+    the null controls (mean over all draws), the paired comparisons with the reference attack,
     and each replicate's AUC. The full tables are `outputs/evaluate/*.parquet`."""
-    out: dict[str, dict] = {}
+    from leakaudit.tmi.report import verdict
+
+    out: dict[str, Any] = {}
     top = metrics[(metrics.replicate == -1) & (metrics.labels == "membership")]
     for attack, rows in top.groupby("attack", sort=False):
         out[attack] = _metric_entries(rows)
+    if strongest in out:
+        replicates = int(metrics[metrics.replicate >= 0].replicate.nunique())
+        out = {"verdict": None, "strongest": {"attack": strongest, **out[strongest]}, **out}
+        out["verdict"] = verdict(out["strongest"], replicates)
     for kind, key in (("null", "null"), ("structured", "structured_null")):
         rows_of = metrics[(metrics.replicate == -1) & (metrics.labels == kind)]
         if len(rows_of):

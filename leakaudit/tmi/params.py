@@ -231,6 +231,11 @@ class TmiEvaluateParams(EvaluateParams):
     min_downstream_gain: float = Field(
         MIN_GAIN, ge=0.0, le=1.0, description="warn when the finetuned models' held-out balanced "
         "accuracy is less than this above the majority baseline's (a model at chance)")
+    strongest: AttackName = Field(
+        "lira_diag", description="the audit's verdict row: the strongest attack its threat "
+        "model allows (query access; never a white-box reference), fixed in advance on the "
+        "tuning seed by the rule in docs/results.md (highest TPR@1%FPR, then AUC), never on "
+        "the reported replicates")
 
 
 class ExecutionParams(Section):
@@ -326,6 +331,10 @@ class Params(AuditParams):
              f"({p.prepare.n_models - 2})"),
         Rule("attack.n_views", lambda p: p.attack.n_views <= p.query.n_views,
              lambda p: f"0 (all) or ≤ query.n_views ({p.query.n_views})"),
+        Rule("evaluate.strongest", lambda p: p.evaluate.strongest in p.attack.attacks
+             and not ATTACKS[p.evaluate.strongest].white_box,
+             lambda p: "a query-access attack among attack.attacks: " + ", ".join(
+                 repr(a) for a in p.attack.attacks if not ATTACKS[a].white_box)),
         Rule("query.n_population", lambda p: p.query.n_population <= p.prepare.n_pretrain_test,
              lambda p: f"0 (all) or ≤ prepare.n_pretrain_test ({p.prepare.n_pretrain_test})"),
     )

@@ -11,11 +11,33 @@ from pathlib import Path
 
 from leakaudit.core.html_report import cell as html_cell
 from leakaudit.core.html_report import esc, table
-from leakaudit.core.terminal import cell
+from leakaudit.core.terminal import cell, interval, number, thin
 from leakaudit.tmi.params import MIN_GAIN
 from leakaudit.tmi.utility import downstream_warning
 
-GROUPS = ("utility", "null", "structured_null", "replicates")
+GROUPS = ("verdict", "strongest", "utility", "null", "structured_null", "replicates")
+
+
+def verdict(row: dict, replicates: int) -> str:
+    """One line a person can act on, from the strongest query-access attack's row: the share
+    of pretraining members it identifies at 1 % FPR when that rests on enough evidence, else
+    its AUC; "no leakage detected" when the AUC interval reaches 0.5."""
+    name = row["attack"]
+    where = (f"({name}, the strongest query-access attack, fixed on the tuning seed; mean over "
+             f"{replicates} replicate{'s' if replicates != 1 else ''})")
+    if row.get("auc_low") is not None and row["auc_low"] <= 0.5:
+        return (f"No leakage detected: an attacker with query access to the finetuned model "
+                f"separates pretraining members from non-members no better than chance "
+                f"(AUC {number(row['auc'])}{interval(row, 'auc')}) {where}.")
+    key = "tpr_at_1pct_fpr"
+    if key in row:
+        return (f"An attacker with query access to the finetuned model identifies "
+                f"{row[key]:.0%} of pretraining members at 1 % FPR [{row[key + '_low']:.0%}, "
+                f"{row[key + '_high']:.0%}] {where}.")
+    reason = thin(row, key) or "not measured"
+    return (f"An attacker with query access to the finetuned model separates pretraining "
+            f"members from non-members with AUC {number(row['auc'])}{interval(row, 'auc')} "
+            f"{where}; its TPR at 1 % FPR is not reportable ({reason}).")
 
 
 def render(metrics: dict, warning: str | None = None) -> str:
@@ -28,10 +50,12 @@ def render(metrics: dict, warning: str | None = None) -> str:
                   key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
     cols = ["auc", *tprs, "balanced_accuracy"]
     vs = next((k for k in metrics if k.endswith("_vs")), None)
-    head = f"{'attack':<14}" + "".join(f"{c:>34}" for c in cols) + f"{'null auc':>26}"
-    lines = [head + (f"{vs.removesuffix('_vs') + ' − attack, auc':>30}" if vs else "")]
+    head = f"{'attack':<16}" + "".join(f"{c:>34}" for c in cols) + f"{'null auc':>26}"
+    lines = [f"VERDICT: {metrics['verdict']}"] if metrics.get("verdict") else []
+    lines.append(head + (f"{vs.removesuffix('_vs') + ' − attack, auc':>30}" if vs else ""))
     for a in attacks:
-        line = f"{a:<14}" + "".join(f"{cell(metrics[a], c):>34}" for c in cols)
+        label = a + ("*" if _white_box(a) else "")
+        line = f"{label:<16}" + "".join(f"{cell(metrics[a], c):>34}" for c in cols)
         line += f"{cell(metrics.get('null', {}).get(a, {}), 'auc'):>26}"
         if vs and a in metrics[vs]:
             d = metrics[vs][a]
@@ -43,9 +67,18 @@ def render(metrics: dict, warning: str | None = None) -> str:
     for k, v in metrics.get("utility", {}).items():
         if not k.endswith(("_low", "_high")):
             lines.append(f"utility: {k} {v:.3f}")
+    if any(_white_box(a) for a in attacks):
+        lines.append("* white box: reads the pretrained weights (an upper reference, never the "
+                     "verdict)")
     if warning:
         lines.append(f"WARNING: {warning}")
     return "\n".join(lines)
+
+
+def _white_box(attack: str) -> bool:
+    from leakaudit.tmi.attacks.registry import ATTACKS
+
+    return attack in ATTACKS and ATTACKS[attack].white_box
 
 
 def html_sections(m: dict, params: dict) -> list[str]:
@@ -53,7 +86,9 @@ def html_sections(m: dict, params: dict) -> list[str]:
     control, paired difference to TMI), replicates, utility."""
     gain = (params.get("evaluate") or {}).get("min_downstream_gain", MIN_GAIN)
     warning = downstream_warning(m.get("utility", {}), gain)
-    out = [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
+    out = [f'<p class="verdict"><b>Verdict:</b> {esc(m["verdict"])}</p>'] if m.get("verdict") \
+        else []
+    out += [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
     groups = set(GROUPS)
     attacks = [a for a in m if a not in groups and not a.endswith("_vs")]
     vs = next((k for k in m if k.endswith("_vs")), None)
@@ -62,15 +97,18 @@ def html_sections(m: dict, params: dict) -> list[str]:
                   key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
     header = ["attack", "AUC [95 %]", *(f"TPR @ {k.split('_')[2].replace('pct', ' %')} FPR"
                                          for k in tprs),
-              "null-control AUC", f"{vs.removesuffix('_vs')} − attack, AUC" if vs else ""]
+              "null-control AUC", "structured-null AUC",
+              f"{vs.removesuffix('_vs')} − attack, AUC" if vs else ""]
     rows = []
     for a in attacks:
         d = m[vs].get(a, {}) if vs else {}
         diff = (f"{d['auc_difference']:+.3f} [{d['auc_difference_low']:+.3f}, "
                 f"{d['auc_difference_high']:+.3f}]" if d else "–")
-        rows.append([f"<b>{esc(a)}</b>", html_cell(m[a], "auc"),
-                     *(html_cell(m[a], k) for k in tprs),
-                     html_cell(m.get("null", {}).get(a, {}), "auc"), diff])
+        label = f"<b>{esc(a)}</b>" + ("<br><small>white box: an upper reference</small>"
+                                       if _white_box(a) else "")
+        rows.append([label, html_cell(m[a], "auc"), *(html_cell(m[a], k) for k in tprs),
+                     html_cell(m.get("null", {}).get(a, {}), "auc"),
+                     html_cell(m.get("structured_null", {}).get(a, {}), "auc"), diff])
     out += ["<h2>Headline: mean over replicates, 95 % intervals</h2>", table(header, rows),
            '<p class="note">Intervals: two-way cluster bootstrap within a replicate '
            "(challenge points × victim pairs), hierarchical over replicates; comparisons are "

@@ -34,8 +34,9 @@ def summarise(rows: list[dict[str, Any]], axis: str, names: dict[str, Any]) -> p
             for m in METRICS:
                 plain = row.get(f"{attack}.{m}")
                 rec[m] = plain if plain is not None else row.get(f"{attack}.{m}_unreliable")
-                rec[m + "_low"] = row.get(f"{attack}.{m}_low")
-                rec[m + "_high"] = row.get(f"{attack}.{m}_high")
+                for bound in ("low", "high"):  # flagged values keep flagged bounds
+                    rec[f"{m}_{bound}"] = row.get(f"{attack}.{m}_{bound}",
+                                                  row.get(f"{attack}.{m}_unreliable_{bound}"))
                 if m.startswith("tpr_at_"):  # fewer than 20 negatives behind it: flagged
                     rec[m + "_reliable"] = plain is not None
             out.append(rec)

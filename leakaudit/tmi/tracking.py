@@ -8,6 +8,7 @@ from the stages' records (params, metrics, compute time).
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,8 @@ def log_audit(
                if k.startswith("utility.")}
     if warning := downstream_warning(utility, params.evaluate.min_downstream_gain):
         tags["warning"] = warning  # a degenerate finetuned model, visible in the runs list
-    with mlflow.start_run(run_name=f"audit-{aid}", tags=tags) as parent:
+    verdict = read_json("metrics.json").get("verdict") if Path("metrics.json").exists() else None
+    with mlflow.start_run(run_name=f"audit-{aid}", tags=tags, description=verdict) as parent:
         ids["mlflow_run_id"] = parent.info.run_id
         mlflow.log_params(flatten(params.model_dump(exclude=set(params.NOT_AUDITED))))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
@@ -80,7 +82,9 @@ def audit_outputs(params: Params) -> tuple[dict, dict, list[Path], Any]:
     seeds = params.replicates.seeds
     records = {f"{st.name}@{r}": read_record(replicate_dir(OUT, r) / st.name)
                for r in seeds for st in PIPELINE.stages if st.per_replicate}
-    flat = {k: v for k, v in flatten(read_json("metrics.json")).items() if v is not None}
+    summary = read_json("metrics.json")
+    flat = {k: v for k, v in flatten(summary).items()  # numbers only: no verdict, no "inf"
+            if isinstance(v, int | float) and math.isfinite(v)}
     artifacts = [PLOTS / "roc.png", PLOTS / "roc.csv", Path("metrics.json")]
     table = pd.read_parquet(OUT / "evaluate" / "metrics.parquet")
     if params.tracking.log_weights:

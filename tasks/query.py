@@ -21,11 +21,13 @@ def main() -> None:
         p = s.params
         data = load_source(p)
         points, members = s.read("points"), s.read("membership")
-        # the challenge points, then RMIA's population points (no model trained on them)
-        queried = pd.concat([points[points.challenge].sort_values("point_id"),
-                             population(points, p.query.n_population)])
-        views = make_views(data.up_x[queried.source_index.to_numpy()], p.query,
-                           torch_generator(p.base.seed, "query-views"))
+        # the challenge points, then RMIA's population points (no model trained on them),
+        # each queried with views of its own seed (population points move no challenge signal)
+        parts = [(points[points.challenge].sort_values("point_id"), "query-views"),
+                 (population(points, p.query.n_population), "query-population-views")]
+        views = [(part.point_id.to_numpy(), make_views(
+            data.up_x[part.source_index.to_numpy()], p.query,
+            torch_generator(p.base.seed, purpose))) for part, purpose in parts]
         model_ids = sorted(members.model_id.unique().tolist())
 
         def loader(kind: str, n_classes: int):
@@ -43,8 +45,9 @@ def main() -> None:
                                       ("pretrain", data.n_up_classes, "pretrained")):
             # the restriction applies to the deployed (finetuned) model's API only
             top_k = p.query.top_k if kind == "finetune" else 0
-            tables[name] = query_fleet(model_ids, loader(kind, n_classes), views,
-                                       queried.point_id.to_numpy(), p.query.batch_size, top_k)
+            tables[name] = pd.concat([
+                query_fleet(model_ids, loader(kind, n_classes), v, ids, p.query.batch_size,
+                            top_k) for ids, v in views], ignore_index=True)
         for name, table in tables.items():
             s.write("signals", table, view=name)
         s.metrics |= {"n_rows": len(tables["finetuned"])}

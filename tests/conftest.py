@@ -61,7 +61,8 @@ def _flat(obj, prefix=""):
 
 def intervals_contain_estimates(metrics: dict) -> list[str]:
     """Every metric whose interval excludes its own estimate ("inf" bounds count as such)."""
-    flat = {k: (float(v) if isinstance(v, str) else v) for k, v in _flat(metrics)}
+    flat = {k: (float(v) if v in ("inf", "-inf") else v) for k, v in _flat(metrics)
+            if not isinstance(v, str) or v in ("inf", "-inf")}  # text (the verdict) is no metric
     bad = []
     for key, low in flat.items():
         if key.endswith("_low") and isinstance(low, float | int):

@@ -68,12 +68,17 @@ def report(m: pd.DataFrame, comp: pd.DataFrame) -> list[str]:
     c = comp[comp.replicate == -1]
     for base, g in c.groupby("baseline", sort=False):
         rows = g.set_index("metric")
-        d, r = rows.loc["auc"], rows.loc["tpr_at_1pct_fpr"]
+        d = rows.loc["auc"]
         sign = "TMI better" if d.low > 0 else "baseline better" if d.high < 0 else "no difference"
-        ratio = (f"{r.value:.2f} [{r.low:.2f}, {r.high:.2f}]" if r.reliable
-                 else f"n/a ({r.negatives:.0f} neg)")
+        ratios = []
+        for key, label in (("tpr_at_1pct_fpr", "1%"), ("tpr_at_0.1pct_fpr", "0.1%")):
+            if key in rows.index:
+                r = rows.loc[key]
+                ratios.append(f"TPR@{label} ratio " + (
+                    f"{r.value:.2f} [{r.low:.2f}, {r.high:.2f}]" if r.reliable
+                    else f"n/a ({r.negatives:.0f} neg)"))
         out.append(f"  tmi − {base:<14} AUC {d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
-                   f"({sign});  TPR@1% ratio {ratio}")
+                   f"({sign});  " + ";  ".join(ratios))
 
     null = m[m.labels.str.startswith("null") & (m.metric == "auc") & (m.attack != "utility")]
     draws = null[null.labels != "null"]
@@ -118,9 +123,10 @@ def main() -> None:
         set_params(repo / "params.yaml", **{key: yaml.safe_load(value)})
     wall = timed([str(BIN / "dvc"), "repro"], repo)
     from leakaudit.core.tables import read_table
+    from leakaudit.tmi.schemas import AUDIT_COMPARISONS, AUDIT_METRICS
 
-    m = read_table(repo / "outputs/evaluate/metrics.parquet", "audit_metrics")
-    comp = read_table(repo / "outputs/evaluate/comparisons.parquet", "audit_comparisons")
+    m = read_table(repo / "outputs/evaluate/metrics.parquet", AUDIT_METRICS)
+    comp = read_table(repo / "outputs/evaluate/comparisons.parquet", AUDIT_COMPARISONS)
     label = " ".join([args.preset or "default", *args.set])
     print(f"{label}: {wall:.0f} s from an empty cache (all replicates, 2 threads)")
     print("\n".join(report(m, comp)))

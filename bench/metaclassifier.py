@@ -1,16 +1,25 @@
-"""Batched TMI metaclassifiers vs training them one by one as the reference does.
+"""TMI metaclassifiers, three ways side by side on the default audit's signals (one labelling):
 
-Same inputs (the default audit's signals), same recipe (MLP C→64→ReLU→Dropout(0.5)→2, Adam
-5e-3 / wd 5e-4, StepLR(7, 0.9), batch 64, 20 epochs). The one-by-one path builds an nn.Module,
-a DataLoader and an optimizer per (victim, point), like the reference. Prints wall times, the
-speed ratio and both AUCs (they differ only by random init/order: equal within noise).
+- **fused** (the pipeline's): the K shadow sets of a point as one wide MLP, hand-written
+  backward, fused Adam (:mod:`leakaudit.tmi.attacks.tmi`);
+- **per-set batched** (the previous pipeline code, ``bench/_per_set_metaclassifiers.py``): one
+  narrow MLP per (set, point) stacked in [B, …] tensors, autograd;
+- **one by one** (the reference): an nn.Module, DataLoader and optimizer per (set, point),
+  extrapolated from ``--limit`` of them.
 
-    make audit && python bench/metaclassifier.py [--repo DIR] [--limit N] [--threads 2]
+Same recipe for all (MLP C→64→ReLU→Dropout(0.5)→2, Adam 5e-3 / wd 5e-4, StepLR(7, 0.9), batch
+64, 20 epochs). Prints wall times (median of ``--repeats``), speed ratios, every AUC with a
+two-way clustered interval (victim pairs × points) and the paired AUC difference fused −
+per-set, and the achieved GFLOP/s against fp32 matmul ceilings measured in the same run.
+
+    make audit && python bench/metaclassifier.py [--repo DIR] [--limit N] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -19,20 +28,25 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from leakaudit.core.metrics import auc, roc
-from leakaudit.core.tables import read_table
-from leakaudit.tmi.attack_inputs import build_inputs
-from leakaudit.tmi.attacks.features import scaled_logodds
-from leakaudit.tmi.attacks.tmi import tmi_scores
-from leakaudit.tmi.params import load_params
-from leakaudit.tmi.signals import to_arrays
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _per_set_metaclassifiers as per_set  # noqa: E402
+
+from leakaudit.core.memory import keep_freed_memory  # noqa: E402
+from leakaudit.core.metrics import auc, roc  # noqa: E402
+from leakaudit.core.tables import read_table  # noqa: E402
+from leakaudit.tmi import schemas  # noqa: E402
+from leakaudit.tmi.attack_inputs import build_inputs  # noqa: E402
+from leakaudit.tmi.attacks import tmi as fused  # noqa: E402
+from leakaudit.tmi.attacks.features import scaled_logodds  # noqa: E402
+from leakaudit.tmi.data.splits import population  # noqa: E402
+from leakaudit.tmi.params import load_params  # noqa: E402
+from leakaudit.tmi.signals import to_arrays  # noqa: E402
 
 
 def one_by_one(u: np.ndarray, member: np.ndarray, shadows: np.ndarray,
                pairs: list[tuple[int, int, int]], p, seed: int) -> np.ndarray:
     """The reference's loop: a fresh model, loader and optimizer per (victim, point) on the
-    same shadows as the batched version (all but the victim's pair); rows class-weighted like
-    the batched version, so both train the same objective."""
+    same shadows (all but the victim's pair); rows class-weighted like the batched versions."""
     torch.manual_seed(seed)
     _, _, a, c = u.shape
     out = np.zeros(len(pairs))
@@ -60,53 +74,129 @@ def one_by_one(u: np.ndarray, member: np.ndarray, shadows: np.ndarray,
     return out
 
 
+def ceiling(shape: tuple[int, int, int, int], repeats: int = 5) -> float:
+    """GFLOP/s of an fp32 batched matmul [B, M, K] @ [B, K, N] (median of ``repeats``)."""
+    b, m, k, n = shape
+    x, y = torch.randn(b, m, k), torch.randn(b, k, n)
+    torch.bmm(x, y)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.bmm(x, y)
+        times.append(time.perf_counter() - t0)
+    return 2 * b * m * k * n / statistics.median(times) / 1e9
+
+
+def mlp_flops(n_rows: int, c: int, h: int, epochs: int) -> float:
+    """Useful FLOPs of training: per row and epoch, the forward (C→H→2) and a backward of
+    twice its cost."""
+    return 3 * 2 * (c * h + 2 * h) * n_rows * epochs
+
+
+def clustered_auc(score: np.ndarray, member: np.ndarray, pair: np.ndarray,
+                  n_boot: int = 400, seed: int = 0) -> tuple[float, float, float]:
+    """AUC of score [V, T] with a two-way (victim pairs × points) bootstrap interval."""
+    g = np.random.default_rng(seed)
+    pairs, inv = np.unique(pair, return_inverse=True)
+    t = score.shape[1]
+    value = auc(*roc(score.reshape(-1), member.reshape(-1)))
+    draws = []
+    for _ in range(n_boot):
+        vi = np.concatenate([np.flatnonzero(inv == j) for j in g.integers(len(pairs),
+                                                                         size=len(pairs))])
+        ti = g.integers(t, size=t)
+        draws.append(auc(*roc(score[vi][:, ti].reshape(-1), member[vi][:, ti].reshape(-1))))
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return value, float(min(low, value)), float(max(high, value))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent)
-    ap.add_argument("--limit", type=int, default=0, help="one-by-one on the first N pairs only")
+    ap.add_argument("--limit", type=int, default=200, help="one by one on the first N sets")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of each batched way")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-keep-memory", action="store_true",
+                    help="leave glibc's malloc at its defaults (the stage keeps freed memory)")
     args = ap.parse_args()
+    kept = False if args.no_keep_memory else keep_freed_memory()
     torch.set_num_threads(args.threads)
-    seed = load_params(args.repo / "params.yaml").replicates.seeds[0]
-    params = load_params(args.repo / "params.yaml").for_replicate(seed)
+    params = load_params(args.repo / "params.yaml")
+    seed = params.replicates.seeds[0]
+    params = params.for_replicate(seed)
     run = args.repo / "outputs/replicates" / f"seed-{seed}"
     sig = run / "query/signals_finetuned.parquet"
     if not sig.exists():
         raise SystemExit(f"{sig} missing: run `make audit` (dvc repro) first")
-    fin = to_arrays(read_table(sig, "signals"))
-    inputs = build_inputs(
-        fin, read_table(run / "prepare/membership.parquet", "membership"),
-        read_table(run / "prepare/points.parquet", "points"),
-        params.attack.n_victims, params.base.seed,
-    )
+    points = read_table(run / "prepare/points.parquet", schemas.POINTS)
+    fin = to_arrays(read_table(sig, schemas.SIGNALS))
+    pop = population(points, params.query.n_population).point_id.to_numpy()
+    inputs = build_inputs(fin, read_table(run / "prepare/membership.parquet", schemas.MEMBERSHIP),
+                          points, params.attack.n_victims, params.base.seed, None, pop)
     member, vict, shadows = inputs.member, inputs.victims, inputs.shadow_mask()
-    u = scaled_logodds(fin.logodds)
+    u = scaled_logodds(inputs.logodds)
     p = params.attack.tmi
-    # one metaclassifier per (victim pair, point): the first victim of each pair trains it
-    pairs = [(vi, int(v), t) for vi, v in enumerate(vict) if v % 2 == 0
-             for t in range(len(fin.point_ids))]
-    n = args.limit or len(pairs)
-    print(f"{len(pairs)} metaclassifiers ({len(vict) // 2} victim pairs × {len(fin.point_ids)} "
-          f"points), {int(shadows[0, 0].sum()) * u.shape[2]} rows each, {args.threads} threads")
+    _, t, a, c = u.shape
+    pairs = [(vi, int(v), j) for vi, v in enumerate(vict) if v % 2 == 0 for j in range(t)]
+    rows = int(shadows[0, 0].sum()) * a
+    print(f"{len(pairs)} metaclassifiers ({len(vict) // 2} victim pairs × {t} points), {rows} "
+          f"rows each, {c} features, {args.threads} threads, seed-{seed} signals, freed memory "
+          f"{'kept' if kept else 'returned to the OS'}")
 
-    t0 = time.perf_counter()
-    scores = tmi_scores(u, member, shadows, vict, p, torch.Generator().manual_seed(0))
-    t_batched = time.perf_counter() - t0
+    walls: dict[str, list[float]] = {"fused": [], "per-set batched": []}
+    scores: dict[str, np.ndarray] = {}
+    for _ in range(args.repeats):
+        for name, mod in (("fused", fused), ("per-set batched", per_set)):
+            t0 = time.perf_counter()
+            scores[name] = mod.tmi_scores(u, member, shadows, vict, p,
+                                          torch.Generator().manual_seed(0))
+            walls[name].append(time.perf_counter() - t0)
+    n = min(args.limit, len(pairs))
     t0 = time.perf_counter()
     ref = one_by_one(u, member, shadows, pairs[:n], p, 0)
-    t_ref = (time.perf_counter() - t0) * len(pairs) / n
+    walls["one by one"] = [(time.perf_counter() - t0) * len(pairs) / n]
 
-    batched = np.array([scores[vi, t] for vi, _, t in pairs])
-    labels = np.array([member[v, t] for _, v, t in pairs])
-
-    def auc_of(s, y):
-        return auc(*roc(s, y))
-
-    print(f"batched    : {t_batched:8.1f} s  AUC {auc_of(batched, labels):.3f}")
-    est = f" (extrapolated from {n})" if n < len(pairs) else ""
-    print(f"one by one : {t_ref:8.1f} s{est}  AUC {auc_of(ref, labels[:n]):.3f}"
-          f"  (batched on the same pairs: {auc_of(batched[:n], labels[:n]):.3f})")
-    print(f"speed ratio (one by one / batched): {t_ref / t_batched:.1f}×")
+    labels = member[vict]
+    cluster = vict // 2
+    flops = mlp_flops(len(pairs) * rows, c, p.hidden, p.epochs)
+    print(f"\n{'way':<16}{'wall s (median)':>16}{'× one by one':>14}{'GFLOP/s':>9}  AUC [95 %]")
+    for name, w in walls.items():
+        med = statistics.median(w)
+        ratio = statistics.median(walls["one by one"]) / med
+        if name == "one by one":
+            idx = [(vi, j) for vi, _, j in pairs[:n]]
+            lab = np.array([labels[vi, j] for vi, j in idx])
+            a_ = auc(*roc(ref, lab))
+            same = auc(*roc(np.array([scores["fused"][vi, j] for vi, j in idx]), lab))
+            tail = f"{a_:.3f} on {n} sets, extrapolated (fused on the same sets: {same:.3f})"
+        else:
+            v, lo, hi = clustered_auc(scores[name], labels, cluster)
+            tail = f"{v:.3f} [{lo:.3f}, {hi:.3f}]  runs: " + " ".join(f"{x:.1f}" for x in w)
+        print(f"{name:<16}{med:>16.1f}{ratio:>13.1f}×{flops / med / 1e9:>9.1f}  {tail}")
+    d = scores["fused"] - scores["per-set batched"]
+    g = np.random.default_rng(1)
+    diffs = []
+    for _ in range(400):
+        vi = np.concatenate([np.flatnonzero(cluster == j)
+                             for j in g.choice(np.unique(cluster), len(np.unique(cluster)))])
+        ti = g.integers(t, size=t)
+        diffs.append(auc(*roc(scores["fused"][vi][:, ti].reshape(-1),
+                              labels[vi][:, ti].reshape(-1)))
+                     - auc(*roc(scores["per-set batched"][vi][:, ti].reshape(-1),
+                                labels[vi][:, ti].reshape(-1))))
+    fa, pa = (auc(*roc(scores[k].reshape(-1), labels.reshape(-1)))
+              for k in ("fused", "per-set batched"))
+    lo, hi = np.quantile(diffs, [0.025, 0.975])
+    print(f"paired AUC difference fused − per-set: {fa - pa:+.4f} [{lo:+.4f}, {hi:+.4f}]; "
+          f"mean |Δscore| {np.abs(d).mean():.3f}")
+    big = ceiling((1, 2048, 2048, 2048))
+    narrow = ceiling((len(pairs), p.batch_size, c, p.hidden))
+    wide = ceiling((t, p.batch_size, c, p.hidden * len(pairs) // t))
+    print(f"fp32 matmul ceilings, same run: 2048² {big:.0f} GFLOP/s; the per-set first layer "
+          f"[{len(pairs)}×{p.batch_size}×{c}]·[{c}×{p.hidden}] {narrow:.0f} GFLOP/s; the fused "
+          f"one [{t}×{p.batch_size}×{c}]·[{c}×{p.hidden * len(pairs) // t}] {wide:.0f} GFLOP/s")
+    print(f"fused: {flops / statistics.median(walls['fused']) / 1e9 / big:.1%} of the 2048² "
+          f"ceiling (useful MLP FLOPs {flops / 1e9:.0f} G)")
 
 
 if __name__ == "__main__":

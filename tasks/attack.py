@@ -5,6 +5,7 @@ and under ``attack.structured_draws`` fresh balanced masks (the structured null)
 import numpy as np
 import pandas as pd
 
+from leakaudit.core.memory import keep_freed_memory
 from leakaudit.core.progress import progress
 from leakaudit.tmi.attack_inputs import build_inputs, label_sets
 from leakaudit.tmi.attacks.registry import ATTACKS, run_attack
@@ -14,6 +15,7 @@ from tasks._stage import stage
 
 
 def main() -> None:
+    keep_freed_memory()  # the metaclassifiers' large temporaries would page-fault afresh
     with stage("attack") as s:
         p = s.params
         points, members = s.read("points"), s.read("membership")

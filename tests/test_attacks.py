@@ -77,6 +77,41 @@ def test_tmi_scores_are_probabilities_and_seeded():
     assert a.shape == (4, T) and ((a >= 0) & (a <= 1)).all() and np.array_equal(a, b)
 
 
+def test_fused_metaclassifier_gradients_match_each_set_trained_alone():
+    """The hand-written backward pass of the fused sets, dropout included, equals autograd of
+    each set's own reference loss (mean over its rows of class-weighted two-class
+    cross-entropy through ReLU and inverted dropout with the same mask)."""
+    from leakaudit.tmi.attacks.tmi import Fused, _gate, backprop, class_weights
+
+    g = torch.Generator().manual_seed(0)
+    t, n, c, k, h = 3, 10, 4, 2, 5
+    x, y = torch.randn(t, n, c, generator=g), torch.randint(0, 2, (t, n), generator=g)
+    rows = (torch.rand(t, k, n, generator=g) > 0.3).float()
+    w = class_weights(y.float(), rows)
+    net = Fused(torch.randn(t, c, k * h), torch.randn(t, 1, k * h), torch.randn(t, k, h, 2),
+                torch.randn(t, k, 2))
+    for q in net.params:
+        q.grad = torch.zeros_like(q)
+    same = torch.Generator()
+    same.set_state(g.get_state())
+    backprop(net, x, 1.0 - 2.0 * y.float(), w, rows, 0.5, g)
+    gate = _gate(torch.baddbmm(net.b1, x, net.w1), 0.5, same) * 2.0  # the same draws
+    assert 0 < gate.mean() < 1  # some units dropped, some kept
+    ref = [q.detach().clone().requires_grad_() for q in net.params]
+    loss = 0
+    for ti in range(t):
+        for ki in range(k):
+            cols = slice(ki * h, (ki + 1) * h)
+            hid = torch.relu(x[ti] @ ref[0][ti][:, cols] + ref[1][ti][:, cols]) * gate[ti][:, cols]
+            ce = torch.nn.functional.cross_entropy(hid @ ref[2][ti, ki] + ref[3][ti, ki], y[ti],
+                                                   reduction="none")
+            keep = rows[ti, ki].bool()
+            loss = loss + (ce * w[ti, ki])[keep].mean()
+    loss.backward()
+    for got, want in zip(net.params, ref, strict=True):
+        assert torch.allclose(got.grad, want.grad, atol=1e-5), (got.shape,)
+
+
 def test_gaussian_lr_matches_scipy():
     from scipy.stats import multivariate_normal
 
@@ -277,3 +312,13 @@ def test_the_structured_null_exposes_a_leave_one_out_channel_the_independent_one
     assert count_channel(s, leave_pair_out=False) > 0.95  # the structured null catches it
     assert abs(count_channel(sets["null-0"].member, leave_pair_out=False) - 0.5) < 0.15
     assert count_channel(s, leave_pair_out=True) == 0.5
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.75])
+def test_dropout_gate_keeps_the_stated_share_of_live_units(keep):
+    from leakaudit.tmi.attacks.tmi import _gate
+
+    pre = torch.randn(50, 64, 33, generator=torch.Generator().manual_seed(0))  # odd size
+    gate = _gate(pre, keep, torch.Generator().manual_seed(1))
+    assert (gate[pre <= 0] == 0).all()  # the ReLU
+    assert gate[pre > 0].mean().item() == pytest.approx(keep, abs=0.01)

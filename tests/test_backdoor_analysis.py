@@ -231,3 +231,35 @@ def test_bad_tables_fail_with_a_clear_error():
         backdoor_grid(scores, mem, cands.set_index("candidate_id").target.drop(5), names, 0)
     with pytest.raises(ValueError, match="every victim needs a row"):
         backdoor_grid(scores, mem.iloc[1:], cands.set_index("candidate_id").target, names, 0)
+
+
+def test_each_resample_reruns_the_pick_on_its_own_other_half():
+    """Selection is inside the bootstrap: a resample that keeps only the half-0 candidates on
+    which ``top5`` leaks makes half 1 use ``top5``; one that keeps those on which −loss leaks
+    makes it use −loss (a pick fixed outside the bootstrap would not move)."""
+    from leakaudit.backdoor.analysis import _best_cell, _cell, _resampled_picks
+
+    cands, mem, scores = synth({"clean": 0.0, "poisoned": 0.0})
+    names = ("neg_loss", "top5")
+    grid = backdoor_grid(scores, mem, cands.set_index("candidate_id").target, names, 0)
+    half0 = np.flatnonzero(grid.half == 0)
+    a, b = half0[: len(half0) // 2], half0[len(half0) // 2:]
+    s = {k: v.copy() for k, v in grid.scores.items()}
+    s["poisoned:top5"][:, a] += 3.0 * grid.member[:, a]
+    s["poisoned:neg_loss"][:, b] += 3.0 * grid.member[:, b]
+    s["poisoned:calibrated"][:, b] += 3.0 * grid.member[:, b]
+    grid = grid.__class__(s, grid.member, grid.victim_cluster, grid.target, grid.half,
+                          grid.candidate_ids)
+    w = np.ones((2, *grid.member.shape), np.float32)
+    w[0][:, b], w[1][:, a] = 0, 0  # resample 0 keeps a (top5 leaks), resample 1 keeps b
+    all_names = (*names, "calibrated")
+    best = _best_cell(grid, w, "poisoned", all_names, ("neg_loss", "neg_loss"), [0.1])
+    cells = [{n: _cell(grid, w, f"poisoned:{n}", grid.half == h, [0.1]) for n in all_names}
+             for h in (0, 1)]
+    h1 = {n: c.draws["auc"] for n, c in cells[1].items()}
+    # half 0 (no planted signal) takes whatever its other half's resample picks
+    h0 = np.stack([cells[0][n].draws["auc"] for n in all_names])[
+        _resampled_picks(cells[1], all_names, 0.1), [0, 1]]
+    assert h1["top5"][0] != h1["neg_loss"][0]
+    assert best.draws["auc"][0] == pytest.approx((h0[0] + h1["top5"][0]) / 2)
+    assert best.draws["auc"][1] == pytest.approx((h0[1] + h1["neg_loss"][1]) / 2)

@@ -15,7 +15,8 @@ it can compute (raw −loss, Min-K %, top-5, calibrated …). Its pick is a rule
 the targets are split into two seeded halves; on each half, each arm uses the score with the
 highest TPR at the first FPR target (then AUC, then the listed order) *on the other half*. The
 arm's ``best`` metric is the mean of its two held-out halves, so no number is chosen by looking
-at itself.
+at itself; every bootstrap resample re-runs the pick on its own resampled halves, so the
+selection's variance is inside the interval.
 """
 
 from __future__ import annotations
@@ -146,6 +147,40 @@ def select_best(grid: BackdoorGrid, arm: str, score_names: tuple[str, ...], fpr:
     return picks[0], picks[1]
 
 
+def _resampled_picks(halves: dict[str, _Cell], names: tuple[str, ...], fpr: float
+                     ) -> np.ndarray:
+    """[B] index into ``names`` of the score :func:`select_best`'s rule picks on one half of
+    the targets in each bootstrap resample: highest TPR at ``fpr``, then AUC, then order."""
+    tpr = np.stack([halves[n].draws[tpr_key(fpr)] for n in names])
+    auc = np.stack([halves[n].draws["auc"] for n in names])
+    top = tpr == tpr.max(axis=0)
+    auc = np.where(top, auc, -np.inf)
+    return np.argmax(top & (auc == auc.max(axis=0)), axis=0)  # first of the ties
+
+
+def _best_cell(grid: BackdoorGrid, w: np.ndarray, arm: str, names: tuple[str, ...],
+               pick: tuple[str, str], fprs: list[float]) -> _Cell:
+    """``best`` of one arm: each target half scored with the score picked on the other half.
+    The estimate uses ``pick`` (the rule on the observed data); every bootstrap resample
+    re-runs the rule on its own resampled other half, so the selection's variance is inside
+    the interval."""
+    halves = [{n: _cell(grid, w, f"{arm}:{n}", grid.half == h, fprs) for n in names}
+              for h in (0, 1)]
+    draws: dict[str, np.ndarray] = {}
+    for h in (0, 1):
+        chosen = _resampled_picks(halves[1 - h], names, fprs[0])
+        for k in halves[h][names[0]].draws:
+            stacked = np.stack([halves[h][n].draws[k] for n in names])
+            draws[k] = draws.get(k, 0) + stacked[chosen, np.arange(len(chosen))] / 2
+    used = [halves[h][n] for h, n in enumerate(pick)]
+    return _Cell(
+        {k: float(np.mean([c.estimate[k] for c in used])) for k in used[0].estimate},
+        draws,
+        # each half is its own ROC: the pair is only as good as its thinner half
+        {k: tuple(map(min, zip(*(c.evidence[k] for c in used), strict=True)))
+         for k in used[0].evidence})
+
+
 def candidate_scores(score_names: tuple[str, ...]) -> tuple[str, ...]:
     """Every score the attacker can compute: the pipeline's scores and the calibrated one."""
     return (*score_names, "calibrated")
@@ -173,14 +208,7 @@ def resample_replicates(grids: list[BackdoorGrid], seeds: list[int],
         for arm in ARMS:
             pick = select_best(grid, arm, names, fprs[0])
             picks[seed][arm] = pick
-            halves = [_cell(grid, w, f"{arm}:{name}", grid.half == h, fprs)
-                      for h, name in enumerate(pick)]
-            cells[f"targets/{arm}:{BEST}"] = _Cell(
-                {k: float(np.mean([c.estimate[k] for c in halves])) for k in halves[0].estimate},
-                {k: np.mean([c.draws[k] for c in halves], axis=0) for k in halves[0].draws},
-                # each half is its own ROC: the pair is only as good as its thinner half
-                {k: tuple(map(min, zip(*(c.evidence[k] for c in halves), strict=True)))
-                 for k in halves[0].evidence})
+            cells[f"targets/{arm}:{BEST}"] = _best_cell(grid, w, arm, names, pick, fprs)
         for attack, c in cells.items():
             for metric, value in c.estimate.items():
                 ev = c.evidence.get(metric, (np.nan, np.nan))

@@ -1,4 +1,4 @@
-"""TMI: one metaclassifier per (shadow set, challenge point), all trained as one batched program.
+"""TMI: one metaclassifier per (shadow set, challenge point), all trained as one fused program.
 
 For victim v and point t the training rows are the scaled log-odds of the A views of t under
 every shadow model of v (all models but v and its partner, or a stratified subset), labelled
@@ -7,10 +7,15 @@ Victims with the same shadow sets (the two models of a complementary pair) share
 metaclassifiers: the training data are identical, so each is trained once and scores both.
 
 Each metaclassifier is the reference's MLP (C→H→ReLU→Dropout→2, Adam, StepLR per epoch,
-minibatches); stacking them in [B, …] tensors makes every step one bmm. Adam and weight decay
-act elementwise, so a summed loss trains each stacked model exactly as it would be trained
-alone. Dropout keeps a unit with probability rounded to a multiple of 1/256 (one random byte
-per unit: 5× cheaper than a float draw; 0.5 is exact).
+minibatches). The K shadow sets of one point differ only in which models they leave out, so
+they are trained *fused*: the point's rows are every model's views, each set weighs the rows
+of its left-out models 0, and all K first layers are one [C, K·H] matrix — one wide matmul
+per point and step instead of K narrow ones. The K sets of a point see the same minibatch
+order (each still a uniform shuffle); a set's minibatch loss is the mean over its own rows in
+the batch. Forward and backward are written out (the gradient of a two-logit softmax is one
+margin), and Adam and weight decay act elementwise, so the stacked models train exactly as
+each would alone. Dropout keeps a unit with probability rounded to a multiple of 1/256 (one
+random byte per unit, one bit at the reference's 0.5: far cheaper than a float draw).
 
 Rows are class-weighted so IN and OUT weigh equally (with leave-pair-out shadows the classes are
 already balanced under the real masks; random null labels are not).
@@ -19,6 +24,7 @@ already balanced under the real masks; random null labels are not).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,7 +44,8 @@ class TmiParams(Section):
     batch_size: int = Field(64, ge=1)
     step_size: int = Field(7, ge=1)
     gamma: float = Field(0.9, gt=0.0, le=1.0)
-    chunk: int = Field(4096, ge=1, description="metaclassifiers trained per batched program")
+    chunk: int = Field(4096, ge=1, description="metaclassifiers trained per fused program "
+                       "(whole points: at least one point's shadow sets)")
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int, g: torch.Generator) -> torch.Tensor:
@@ -46,59 +53,118 @@ def _uniform(shape: tuple[int, ...], fan_in: int, g: torch.Generator) -> torch.T
     return (torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1) * bound
 
 
-def _dropout_gate(pre: torch.Tensor, keep: float, g: torch.Generator) -> torch.Tensor:
-    """ReLU and inverted dropout as one multiplicative gate (no gradient through the gate)."""
-    gate = pre > 0
-    if keep < 1:
-        n = pre.numel()
+_SHIFTS = torch.arange(8, dtype=torch.uint8)
+
+
+def _gate(pre: torch.Tensor, keep: float, g: torch.Generator) -> torch.Tensor:
+    """ReLU and dropout as one 0/1 float mask (the caller applies the 1/keep scale). Dropout
+    0.5 (the reference's) draws one random bit per unit; any other rate one byte."""
+    alive = pre > 0
+    n = pre.numel()
+    if keep == 0.5:
+        draws = torch.empty(n // 64 + 1, dtype=torch.int64).random_(-(2**63), None, generator=g)
+        bits = (draws.view(torch.uint8)[: (n + 7) // 8, None] >> _SHIFTS) & 1
+        alive &= bits.view(-1)[:n].view(torch.bool).view(pre.shape)
+    elif keep < 1:
         draws = torch.empty(n // 8 + 1, dtype=torch.int64).random_(-(2**63), None, generator=g)
-        gate &= draws.view(torch.uint8)[:n].view(pre.shape) < round(keep * 256)
-    return gate.to(pre.dtype).mul_(1 / keep)
+        alive &= draws.view(torch.uint8)[:n].view(pre.shape) < round(keep * 256)
+    return alive.to(pre.dtype)
 
 
-def train_batched(
-    x: torch.Tensor, y: torch.Tensor, p: TmiParams, g: torch.Generator
-) -> list[torch.Tensor]:
-    """Train B metaclassifiers on x [B, N, C] with labels y [B, N] (0/1); return weights."""
-    b, n, c = x.shape
-    h = p.hidden
-    w1 = _uniform((b, c, h), c, g).requires_grad_()
-    b1 = _uniform((b, 1, h), c, g).requires_grad_()
-    w2 = _uniform((b, h, 2), h, g).requires_grad_()
-    b2 = _uniform((b, 1, 2), h, g).requires_grad_()
-    params = [w1, b1, w2, b2]
-    opt = torch.optim.Adam(params, lr=p.lr, weight_decay=p.weight_decay)
+@dataclass
+class Fused:
+    """K metaclassifiers per point, stacked: w1 [T, C, K·H], b1 [T, 1, K·H], w2 [T, K, H, 2],
+    b2 [T, K, 2]."""
+
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [self.w1, self.b1, self.w2, self.b2]
+
+
+def class_weights(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """[T, K, N] row weights: 0 off a set's rows, else IN and OUT weighing equally."""
+    n = rows.sum(-1, keepdim=True)
+    n_in = (rows * y[:, None]).sum(-1, keepdim=True).clamp(1, None)
+    n_in = torch.minimum(n_in, (n - 1).clamp(1, None))
+    return rows * torch.where(y[:, None].bool(), n / (2 * n_in), n / (2 * (n - n_in)))
+
+
+def _blocks(k: int, h: int) -> torch.Tensor:
+    """[K·H, K] 0/1: unit j of the fused hidden layer belongs to set j // H."""
+    return torch.repeat_interleave(torch.eye(k), h, dim=0)
+
+
+def backprop(net: Fused, xb: torch.Tensor, sb: torch.Tensor, wb: torch.Tensor,
+             rb: torch.Tensor, keep: float, g: torch.Generator) -> None:
+    """Fill ``net``'s gradients for one minibatch: xb [T, B, C], signs sb [T, B] (+1 OUT,
+    −1 IN), row weights wb and set rows rb [T, K, B]; the loss is each set's mean over its own
+    rows of softplus(−margin) × weight, summed over sets and points.
+
+    The second layers of the K sets act as one block-diagonal [K·H, K] matrix per point, so
+    every contraction is a batched matmul over points (no permuted copies of the hidden
+    layer)."""
+    t, k, h = net.w2.shape[:3]
+    scale = 1.0 / keep  # inverted dropout, folded into the products that read the hidden layer
+    hid = torch.baddbmm(net.b1, xb, net.w1)  # [T, B, K·H]
+    gate = _gate(hid, keep, g)
+    hid4 = hid.mul_(gate).view(t, -1, k, h)
+    diff = (net.w2[..., 0] - net.w2[..., 1])[:, None]  # [T, 1, K, H]: only the margin matters
+    margin = (hid4 * diff).sum(-1).mul_(scale).add_((net.b2[..., 0] - net.b2[..., 1])[:, None])
+    margin.mul_(sb[..., None])  # [T, B, K]
+    count = rb.sum(-1).clamp(1, None)  # [T, K]
+    dz = torch.sigmoid(margin.neg_()).mul_(sb[..., None]).neg_()  # d/d margin, signed back
+    dz.mul_((wb / count[..., None]).transpose(1, 2))  # d loss / d(z_out − z_in)  [T, B, K]
+    gw2 = (hid4 * dz[..., None]).sum(1).mul_(scale)  # [T, K, H]
+    net.w2.grad[..., 0], net.w2.grad[..., 1] = gw2, -gw2
+    gb2 = dz.sum(1)
+    net.b2.grad[..., 0], net.b2.grad[..., 1] = gb2, -gb2
+    dh = (dz[..., None] * diff).view(t, -1, k * h).mul_(gate)  # [T, B, K·H]
+    torch.baddbmm(net.w1.grad, xb.transpose(1, 2), dh, beta=0, alpha=scale, out=net.w1.grad)
+    torch.sum(dh, 1, keepdim=True, out=net.b1.grad).mul_(scale)
+
+
+def train_fused(x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, p: TmiParams,
+                g: torch.Generator) -> Fused:
+    """Train K metaclassifiers per point on x [T, N, C] with labels y [T, N] (0/1); set k of
+    point t trains on the rows where ``rows[t, k]`` [T, K, N] is 1."""
+    t, n, c = x.shape
+    k, h = rows.shape[1], p.hidden
+    net = Fused(_uniform((t, c, k * h), c, g), _uniform((t, 1, k * h), c, g),
+                _uniform((t, k, h, 2), h, g), _uniform((t, k, 2), h, g))
+    for q in net.params:
+        q.grad = torch.zeros_like(q)
+    opt = torch.optim.Adam(net.params, lr=p.lr, weight_decay=p.weight_decay, fused=True)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p.step_size, gamma=p.gamma)
     keep = 1.0 - p.dropout
-    n_in = y.sum(1, keepdim=True).clamp(1, n - 1).float()
-    weight = torch.where(y.bool(), n / (2 * n_in), n / (2 * (n - n_in)))  # [B, N]
+    weight = class_weights(y.float(), rows.float())  # [T, K, N]
     sign = 1.0 - 2.0 * y.float()  # +1 for OUT, −1 for IN
     for _ in range(p.epochs):
-        # one gather per epoch; minibatches are then contiguous slices
-        order = torch.rand((b, n), generator=g).argsort(dim=1)
+        # one gather per epoch (one shuffle per point, shared by its K sets)
+        order = torch.rand((t, n), generator=g).argsort(dim=1)
         xe = torch.take_along_dim(x, order[..., None], 1)
-        se, we = torch.take_along_dim(sign, order, 1), torch.take_along_dim(weight, order, 1)
+        se = torch.take_along_dim(sign, order, 1)
+        we = torch.take_along_dim(weight, order[:, None], 2)
+        re = torch.take_along_dim(rows.float(), order[:, None], 2)
         for start in range(0, n, p.batch_size):
             batch = slice(start, start + p.batch_size)
-            pre = torch.baddbmm(b1, xe[:, batch], w1)
-            with torch.no_grad():
-                gate = _dropout_gate(pre, keep, g)
-            logits = torch.baddbmm(b2, pre * gate, w2)
-            # two-class cross-entropy: softplus(±(z_out − z_in))
-            margin = (logits[..., 0] - logits[..., 1]) * se[:, batch]
-            loss = (torch.nn.functional.softplus(-margin) * we[:, batch]).mean(1).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            backprop(net, xe[:, batch], se[:, batch], we[:, :, batch], re[:, :, batch], keep, g)
             opt.step()
         sched.step()
-    return [q.detach() for q in params]
+    return net
 
 
 @torch.no_grad()
-def predict_in(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """P(IN) for x [B, R, C] under the stacked metaclassifiers (eval mode: no dropout)."""
-    w1, b1, w2, b2 = params
-    logits = torch.baddbmm(b2, torch.relu(torch.baddbmm(b1, x, w1)), w2)
+def predict_in(net: Fused, x: torch.Tensor, k: int) -> torch.Tensor:
+    """P(IN) for x [T, R, C] under set ``k``'s metaclassifiers (eval mode: no dropout)."""
+    h = net.w2.shape[2]
+    cols = slice(k * h, (k + 1) * h)
+    hid = torch.relu(torch.baddbmm(net.b1[..., cols], x, net.w1[..., cols]))
+    logits = torch.baddbmm(net.b2[:, k, None], hid, net.w2[:, k])
     return torch.softmax(logits, -1)[..., 1]
 
 
@@ -114,26 +180,21 @@ def tmi_scores(
     if len(counts) != 1 or counts[0] < 2:
         raise ValueError(f"TMI needs the same number (≥ 2) of shadows for every victim and "
                          f"point; got {counts.tolist()}")
-    s = int(counts[0])
     # victims with identical shadow sets share metaclassifiers
     sets, group = np.unique(shadows.reshape(v, -1), axis=0, return_inverse=True)
     group = group.reshape(-1)
-    models = np.nonzero(sets.reshape(len(sets), t, m))[2].reshape(len(sets), t, s)  # [G, T, S]
-    u_t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float32))
-    mem_t = torch.from_numpy(member.astype(np.int64))
-    jobs = np.array([(k, j) for k in range(len(sets)) for j in range(t)])
+    k = len(sets)
+    # every model's views of a point are its rows; a set keeps its shadows' rows
+    x = torch.from_numpy(np.ascontiguousarray(
+        u.transpose(1, 0, 2, 3).reshape(t, m * a, c), dtype=np.float32))
+    y = torch.from_numpy(np.repeat(member.T.astype(np.int64), a, axis=1))  # [T, M·A]
+    rows = torch.from_numpy(np.repeat(sets.reshape(k, t, m).transpose(1, 0, 2), a, axis=2))
+    uv = torch.from_numpy(np.ascontiguousarray(u[victims], dtype=np.float32))  # [V, T, A, C]
     out = np.zeros((v, t), dtype=np.float64)
-    for start in range(0, len(jobs), p.chunk):
-        k, j = jobs[start : start + p.chunk].T
-        idx = torch.from_numpy(models[k, j])  # [B, S]
-        jt = torch.from_numpy(j)[:, None]
-        x = u_t[idx, jt].reshape(len(k), s * a, c)
-        y = mem_t[idx, jt].repeat_interleave(a, dim=1)
-        params = train_batched(x, y, p, g)
+    per = max(1, p.chunk // k)  # points per fused program
+    for start in range(0, t, per):
+        pts = slice(start, start + per)
+        net = train_fused(x[pts], y[pts], rows[pts], p, g)
         for vi in range(v):
-            rows = np.nonzero(k == group[vi])[0]
-            if len(rows):
-                sub = [q[torch.from_numpy(rows)] for q in params]
-                xv = u_t[int(victims[vi]), torch.from_numpy(j[rows])]  # [R, A, C]
-                out[vi, j[rows]] = predict_in(sub, xv).mean(1).numpy()
+            out[vi, pts] = predict_in(net, uv[vi, pts], int(group[vi])).mean(1).numpy()
     return out

@@ -52,11 +52,14 @@ def test_report_flags_thin_low_fpr_evidence_and_shows_comparisons():
                   "null": {"tmi": {"auc": 0.501, "auc_low": 0.48, "auc_high": 0.52}},
                   "tmi_vs": {"lira": {"auc_difference": 0.02, "auc_difference_low": -0.01,
                                       "auc_difference_high": 0.05}},
+                  "lira_vs": {"tmi": {"auc_difference": -0.02, "auc_difference_low": -0.05,
+                                      "auc_difference_high": 0.01}},
                   "replicates": {"seed-1": {"tmi": 0.81}},
                   "utility": {"finetune_test_accuracy": 0.7}})
     assert "0.131 [0.100, 0.160] (96 neg)" in out
     assert "0.036" not in out and "n/a: 9 neg < 20" in out  # never printed as a plain number
     assert "0.501 [0.480, 0.520]" in out and "+0.020 [-0.010, +0.050]" in out
+    assert "lira − attack" in out and "-0.020 [-0.050, +0.010]" in out  # the strongest's column
     assert "seed-1: AUC tmi 0.810" in out and "finetune_test_accuracy 0.700" in out
 
 

@@ -110,9 +110,11 @@ def test_dvc_repro_produces_every_artifact(audited):
         assert "tpr_at_1pct_fpr_unreliable" in m[attack]  # 12 negatives: flagged, not plain
         assert "tpr_at_1pct_fpr" not in m[attack]
     assert set(m["null"]) == set(ATTACKS) and set(m["tmi_vs"]) == set(ATTACKS) - {"tmi"}
-    lira = m["tmi_vs"]["lira"]
-    assert lira["auc_difference"] == pytest.approx(m["tmi"]["auc"] - m["lira"]["auc"],
-                                                   abs=2e-4)
+    strongest = m["strongest"]["attack"]  # compared, paired, with every other attack too
+    assert set(m[f"{strongest}_vs"]) == set(ATTACKS) - {strongest}
+    for ref, other in (("tmi", "lira"), (strongest, "rmia")):
+        d = m[f"{ref}_vs"][other]
+        assert d["auc_difference"] == pytest.approx(m[ref]["auc"] - m[other]["auc"], abs=2e-4)
     stats = pd.read_parquet(rep(audited) / "finetune/model_stats.parquet")
     assert m["utility"]["finetune_test_accuracy"] == pytest.approx(
         stats.test_accuracy.mean(), abs=1e-4)

@@ -63,7 +63,7 @@ class AuditTables:
 def audit_tables(scores: dict[int, pd.DataFrame], p: EvaluateParams) -> AuditTables:
     """Metrics of every replicate (seed → its scores table) and labelling, their combinations
     over replicates (membership) and over all null draws (null), and the paired comparisons of
-    :data:`REFERENCE` with every other attack."""
+    :data:`REFERENCE` and of the strongest attack (``p.strongest``) with every other one."""
     seeds = sorted(scores)
     metrics_rows: list[dict] = []
     comparison_rows: list[dict] = []
@@ -85,20 +85,28 @@ def audit_tables(scores: dict[int, pd.DataFrame], p: EvaluateParams) -> AuditTab
             metrics_rows.append(_row(kind, -1, attack, metric,
                                      combined(res, (attack, metric), index, p.confidence)))
         attacks = list(dict.fromkeys(a for a, _ in res.estimate))
-        if kind != "membership" or REFERENCE not in attacks:
+        if kind != "membership":
             continue
-        for other in (a for a in attacks if a != REFERENCE):
+        for ref, other in comparison_pairs(attacks, p.strongest):
             for metric in dict.fromkeys(m for a, m in res.estimate if a == other):
-                found = paired(res, REFERENCE, other, metric, p.confidence, index)
+                found = paired(res, ref, other, metric, p.confidence, index)
                 where = [(r, lab) for r, lab in units] + [(-1, "membership")]
                 for (r, lab), s in zip(where, found, strict=True):
                     comparison_rows.append({
-                        "labels": lab, "replicate": r, "attack": REFERENCE, "baseline": other,
+                        "labels": lab, "replicate": r, "attack": ref, "baseline": other,
                         "metric": metric,
                         "kind": "ratio" if metric.startswith("tpr_at_") else "difference",
                         "value": s.value, "low": s.low, "high": s.high,
                         "negatives": s.negatives, "reliable": s.reliable})
     return AuditTables(pd.DataFrame(metrics_rows), pd.DataFrame(comparison_rows))
+
+
+def comparison_pairs(attacks: list[str], strongest: str) -> list[tuple[str, str]]:
+    """(reference, other) of every paired comparison: the audit's own attack
+    (:data:`REFERENCE`) and the verdict's row (``strongest``), each against every other attack
+    that ran."""
+    refs = [a for a in dict.fromkeys((REFERENCE, strongest)) if a in attacks]
+    return [(ref, other) for ref in refs for other in attacks if other != ref]
 
 
 LABELLINGS = ("membership", "null", "structured")  # the real masks, then the two nulls
@@ -153,7 +161,8 @@ def _metric_entries(rows: pd.DataFrame) -> dict[str, float | str | None]:
 def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame, strongest: str) -> dict:
     """metrics.json for `dvc metrics`: the verdict and the strongest query-access attack's row
     (``strongest``, fixed in advance), every attack's mean over replicates with its interval,
-    the null controls (mean over all draws), the paired comparisons with the reference attack,
+    the null controls (mean over all draws), the paired comparisons with the reference attack
+    and with the strongest one (``<attack>_vs``),
     and each replicate's AUC. The full tables are `outputs/evaluate/*.parquet`."""
     from leakaudit.tmi.report import verdict
 
@@ -174,8 +183,9 @@ def summary_json(metrics: pd.DataFrame, comparisons: pd.DataFrame, strongest: st
     if len(comp):
         named = comp.assign(metric=comp.metric + "_" + comp.kind, negatives=np.nan,
                             negative_points=np.nan)  # evidence stays in the tables
-        out[f"{REFERENCE}_vs"] = {base: entries(rows.itertuples())
-                                  for base, rows in named.groupby("baseline", sort=False)}
+        for ref, by_ref in named.groupby("attack", sort=False):
+            out[f"{ref}_vs"] = {base: entries(rows.itertuples())
+                                for base, rows in by_ref.groupby("baseline", sort=False)}
     per = metrics[(metrics.replicate >= 0) & (metrics.labels == "membership")
                   & (metrics.metric == "auc")]
     out["replicates"] = {f"seed-{r}": {row.attack: round(row.value, 4)

@@ -42,25 +42,23 @@ def verdict(row: dict, replicates: int) -> str:
 
 def render(metrics: dict, warning: str | None = None) -> str:
     """One line per attack: mean over replicates with intervals, the null control's AUC, the
-    paired AUC difference to TMI; then each replicate's AUCs, the utility and ``warning``
-    (:func:`leakaudit.tmi.utility.downstream_warning`)."""
+    paired AUC differences to TMI and to the strongest attack; then each replicate's AUCs, the
+    utility and ``warning`` (:func:`leakaudit.tmi.utility.downstream_warning`)."""
     attacks = [a for a in metrics if a not in GROUPS and not a.endswith("_vs")]
     tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in metrics[a]
                    if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
                   key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
     cols = ["auc", *tprs, "balanced_accuracy"]
-    vs = next((k for k in metrics if k.endswith("_vs")), None)
+    vs = [k for k in metrics if k.endswith("_vs")]
     head = f"{'attack':<16}" + "".join(f"{c:>34}" for c in cols) + f"{'null auc':>26}"
     lines = [f"VERDICT: {metrics['verdict']}"] if metrics.get("verdict") else []
-    lines.append(head + (f"{vs.removesuffix('_vs') + ' − attack, auc':>30}" if vs else ""))
+    lines.append(head + "".join(f"{k.removesuffix('_vs') + ' − attack, auc':>30}" for k in vs))
     for a in attacks:
         label = a + ("*" if _white_box(a) else "")
         line = f"{label:<16}" + "".join(f"{cell(metrics[a], c):>34}" for c in cols)
         line += f"{cell(metrics.get('null', {}).get(a, {}), 'auc'):>26}"
-        if vs and a in metrics[vs]:
-            d = metrics[vs][a]
-            line += f"{d['auc_difference']:>+10.3f} [{d['auc_difference_low']:+.3f}, " \
-                    f"{d['auc_difference_high']:+.3f}]"
+        for k in vs:
+            line += f"{_difference(metrics[k].get(a)):>30}"
         lines.append(line)
     for seed, aucs in metrics.get("replicates", {}).items():
         lines.append(f"{seed}: AUC " + ", ".join(f"{a} {v:.3f}" for a, v in aucs.items()))
@@ -75,6 +73,14 @@ def render(metrics: dict, warning: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _difference(d: dict | None) -> str:
+    """A paired AUC difference with its interval, or a dash (the reference itself)."""
+    if not d:
+        return "–"
+    return (f"{d['auc_difference']:+.3f} [{d['auc_difference_low']:+.3f}, "
+            f"{d['auc_difference_high']:+.3f}]")
+
+
 def _white_box(attack: str) -> bool:
     from leakaudit.tmi.attacks.registry import ATTACKS
 
@@ -83,7 +89,7 @@ def _white_box(attack: str) -> bool:
 
 def html_sections(m: dict, params: dict) -> list[str]:
     """The report's sections: the degenerate-model warning, the headline (every attack, null
-    control, paired difference to TMI), replicates, utility."""
+    control, paired differences to TMI and to the strongest attack), replicates, utility."""
     gain = (params.get("evaluate") or {}).get("min_downstream_gain", MIN_GAIN)
     warning = downstream_warning(m.get("utility", {}), gain)
     out = [f'<p class="verdict"><b>Verdict:</b> {esc(m["verdict"])}</p>'] if m.get("verdict") \
@@ -91,24 +97,22 @@ def html_sections(m: dict, params: dict) -> list[str]:
     out += [f'<p class="warn"><b>Warning:</b> {esc(warning)}</p>'] if warning else []
     groups = set(GROUPS)
     attacks = [a for a in m if a not in groups and not a.endswith("_vs")]
-    vs = next((k for k in m if k.endswith("_vs")), None)
+    vs = [k for k in m if k.endswith("_vs")]
     tprs = sorted({k.removesuffix("_unreliable") for a in attacks for k in m[a]
                    if k.startswith("tpr_at_") and k.endswith(("fpr", "fpr_unreliable"))},
                   key=lambda k: -float(k.split("_")[2].removesuffix("pct")))
     header = ["attack", "AUC [95 %]", *(f"TPR @ {k.split('_')[2].replace('pct', ' %')} FPR"
                                          for k in tprs),
               "null-control AUC", "structured-null AUC",
-              f"{vs.removesuffix('_vs')} − attack, AUC" if vs else ""]
+              *(f"{k.removesuffix('_vs')} − attack, AUC (paired)" for k in vs)]
     rows = []
     for a in attacks:
-        d = m[vs].get(a, {}) if vs else {}
-        diff = (f"{d['auc_difference']:+.3f} [{d['auc_difference_low']:+.3f}, "
-                f"{d['auc_difference_high']:+.3f}]" if d else "–")
         label = f"<b>{esc(a)}</b>" + ("<br><small>white box: an upper reference</small>"
                                        if _white_box(a) else "")
         rows.append([label, html_cell(m[a], "auc"), *(html_cell(m[a], k) for k in tprs),
                      html_cell(m.get("null", {}).get(a, {}), "auc"),
-                     html_cell(m.get("structured_null", {}).get(a, {}), "auc"), diff])
+                     html_cell(m.get("structured_null", {}).get(a, {}), "auc"),
+                     *(_difference(m[k].get(a)) for k in vs)])
     out += ["<h2>Headline: mean over replicates, 95 % intervals</h2>", table(header, rows),
            '<p class="note">Intervals: two-way cluster bootstrap within a replicate '
            "(challenge points × victim pairs), hierarchical over replicates; comparisons are "

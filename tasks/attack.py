@@ -38,7 +38,7 @@ def main() -> None:
         n_sets = 1 + p.attack.null_draws + p.attack.structured_draws
         for labels, x in progress(sets, "attack label sets", "set", n_sets):
             for name in p.attack.attacks:
-                scores = run_attack(name, x, p.attack, p.base.seed)
+                scores = run_attack(name, x, p.attack, p.base.seed, s.device)
                 frames.append(pd.DataFrame({
                     "labels": labels, "attack": name,
                     "victim_id": np.repeat(fin.model_ids[vict], len(challenge)).astype(np.int64),

@@ -322,3 +322,15 @@ def test_dropout_gate_keeps_the_stated_share_of_live_units(keep):
     gate = _gate(pre, keep, torch.Generator().manual_seed(1))
     assert (gate[pre <= 0] == 0).all()  # the ReLU
     assert gate[pre > 0].mean().item() == pytest.approx(keep, abs=0.01)
+
+
+def test_the_stage_device_reaches_the_metaclassifiers():
+    """`run_attack(..., device)` trains TMI on that device: the same scores on the CPU given
+    explicitly, and a device that cannot compute (PyTorch's shape-only "meta") fails there —
+    the GPU path is this same code with ``device="cuda"``."""
+    x = synthetic(shift=0.5)
+    p = AttackParams(tmi=TmiParams(epochs=2))
+    assert np.array_equal(run_attack("tmi", x, p, 3), run_attack("tmi", x, p, 3, "cpu"))
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        run_attack("tmi", x, p, 3, torch.device("meta"))
+    assert np.array_equal(run_attack("lira", x, p, 3), run_attack("lira", x, p, 3, "meta"))

@@ -43,6 +43,7 @@ class Attack:
     white_box: bool = False  # reads the pretrained models' signals: a bound, not the threat
     reference: bool = False  # the audit's own attack: every other one is compared with it
     population: bool = False  # reads the population points (query.n_population)
+    accelerated: bool = False  # ``run`` also takes ``device=`` (trains on a GPU when present)
 
 
 def _pretrained(x: Any) -> np.ndarray:
@@ -72,9 +73,10 @@ def _whitebox_rmia(x: Any, s: RmiaParams) -> np.ndarray:
 
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (
-    Attack("tmi", lambda x, s, seed: tmi_scores(
+    Attack("tmi", lambda x, s, seed, device="cpu": tmi_scores(
         scaled_logodds(x.logodds), x.member, x.shadow_mask(), x.victims, s,
-        torch_generator(seed, "tmi")), TmiParams, "tmi", reference=True),
+        torch_generator(seed, "tmi"), device), TmiParams, "tmi", reference=True,
+        accelerated=True),
     Attack("lira", lambda x, s, seed: adapted_lira(
         x.probs, x.logodds, x.member, x.shadow_mask(), x.victims, s.covariance, s.ridge),
         LiraParams, "lira"),
@@ -105,7 +107,11 @@ def settings_fields() -> dict[str, tuple[type[Section], Section]]:
     return {a.settings_key: (a.settings, a.settings()) for a in ATTACKS.values() if a.settings}
 
 
-def run_attack(name: str, inputs: Any, p: Any, seed: int) -> np.ndarray:
-    """Scores [V, T] of the named attack under the ``attack`` section ``p``."""
+def run_attack(name: str, inputs: Any, p: Any, seed: int, device: Any = None) -> np.ndarray:
+    """Scores [V, T] of the named attack under the ``attack`` section ``p``; an accelerated
+    attack trains on ``device`` (the stage's torch device) when one is given."""
     a = ATTACKS[name]
-    return a.run(inputs, getattr(p, a.settings_key) if a.settings else None, seed)
+    settings = getattr(p, a.settings_key) if a.settings else None
+    if a.accelerated and device is not None:
+        return a.run(inputs, settings, seed, device=device)
+    return a.run(inputs, settings, seed)

@@ -50,7 +50,7 @@ class TmiParams(Section):
 
 def _uniform(shape: tuple[int, ...], fan_in: int, g: torch.Generator) -> torch.Tensor:
     bound = 1.0 / math.sqrt(fan_in)
-    return (torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1) * bound
+    return (torch.rand(shape, generator=g, dtype=torch.float32, device=g.device) * 2 - 1) * bound
 
 
 _SHIFTS = torch.arange(8, dtype=torch.uint8)
@@ -62,11 +62,13 @@ def _gate(pre: torch.Tensor, keep: float, g: torch.Generator) -> torch.Tensor:
     alive = pre > 0
     n = pre.numel()
     if keep == 0.5:
-        draws = torch.empty(n // 64 + 1, dtype=torch.int64).random_(-(2**63), None, generator=g)
-        bits = (draws.view(torch.uint8)[: (n + 7) // 8, None] >> _SHIFTS) & 1
+        draws = torch.empty(n // 64 + 1, dtype=torch.int64, device=pre.device).random_(
+            -(2**63), None, generator=g)
+        bits = (draws.view(torch.uint8)[: (n + 7) // 8, None] >> _SHIFTS.to(pre.device)) & 1
         alive &= bits.view(-1)[:n].view(torch.bool).view(pre.shape)
     elif keep < 1:
-        draws = torch.empty(n // 8 + 1, dtype=torch.int64).random_(-(2**63), None, generator=g)
+        draws = torch.empty(n // 8 + 1, dtype=torch.int64, device=pre.device).random_(
+            -(2**63), None, generator=g)
         alive &= draws.view(torch.uint8)[:n].view(pre.shape) < round(keep * 256)
     return alive.to(pre.dtype)
 
@@ -92,11 +94,6 @@ def class_weights(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     n_in = (rows * y[:, None]).sum(-1, keepdim=True).clamp(1, None)
     n_in = torch.minimum(n_in, (n - 1).clamp(1, None))
     return rows * torch.where(y[:, None].bool(), n / (2 * n_in), n / (2 * (n - n_in)))
-
-
-def _blocks(k: int, h: int) -> torch.Tensor:
-    """[K·H, K] 0/1: unit j of the fused hidden layer belongs to set j // H."""
-    return torch.repeat_interleave(torch.eye(k), h, dim=0)
 
 
 def backprop(net: Fused, xb: torch.Tensor, sb: torch.Tensor, wb: torch.Tensor,
@@ -145,7 +142,7 @@ def train_fused(x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, p: TmiPara
     sign = 1.0 - 2.0 * y.float()  # +1 for OUT, −1 for IN
     for _ in range(p.epochs):
         # one gather per epoch (one shuffle per point, shared by its K sets)
-        order = torch.rand((t, n), generator=g).argsort(dim=1)
+        order = torch.rand((t, n), generator=g, device=x.device).argsort(dim=1)
         xe = torch.take_along_dim(x, order[..., None], 1)
         se = torch.take_along_dim(sign, order, 1)
         we = torch.take_along_dim(weight, order[:, None], 2)
@@ -170,10 +167,12 @@ def predict_in(net: Fused, x: torch.Tensor, k: int) -> torch.Tensor:
 
 def tmi_scores(
     u: np.ndarray, member: np.ndarray, shadows: np.ndarray, victims: np.ndarray, p: TmiParams,
-    g: torch.Generator,
+    g: torch.Generator, device: torch.device | str = "cpu",
 ) -> np.ndarray:
     """Scores [V, T] from features u [M, T, A, C], membership labels [M, T] and each victim's
-    shadow models per point ``shadows`` [V, T, M] (the same count everywhere)."""
+    shadow models per point ``shadows`` [V, T, M] (the same count everywhere), trained on
+    ``device`` (on a GPU the random streams differ from the CPU's: the same seed gives the
+    same scores on the same kind of device)."""
     m, t, a, c = u.shape
     v = len(victims)
     counts = np.unique(shadows.sum(-1))
@@ -185,16 +184,22 @@ def tmi_scores(
     group = group.reshape(-1)
     k = len(sets)
     # every model's views of a point are its rows; a set keeps its shadows' rows
+    device = torch.device(device)
+    if device.type != "cpu":  # a generator of the device's own kind, seeded from g
+        seed = int(torch.randint(2**62, (1,), generator=g))
+        g = torch.Generator(device=device)
+        g.manual_seed(seed)
     x = torch.from_numpy(np.ascontiguousarray(
-        u.transpose(1, 0, 2, 3).reshape(t, m * a, c), dtype=np.float32))
-    y = torch.from_numpy(np.repeat(member.T.astype(np.int64), a, axis=1))  # [T, M·A]
-    rows = torch.from_numpy(np.repeat(sets.reshape(k, t, m).transpose(1, 0, 2), a, axis=2))
-    uv = torch.from_numpy(np.ascontiguousarray(u[victims], dtype=np.float32))  # [V, T, A, C]
+        u.transpose(1, 0, 2, 3).reshape(t, m * a, c), dtype=np.float32)).to(device)
+    y = torch.from_numpy(np.repeat(member.T.astype(np.int64), a, axis=1)).to(device)  # [T, M·A]
+    rows = torch.from_numpy(
+        np.repeat(sets.reshape(k, t, m).transpose(1, 0, 2), a, axis=2)).to(device)
+    uv = torch.from_numpy(np.ascontiguousarray(u[victims], dtype=np.float32)).to(device)
     out = np.zeros((v, t), dtype=np.float64)
     per = max(1, p.chunk // k)  # points per fused program
     for start in range(0, t, per):
         pts = slice(start, start + per)
         net = train_fused(x[pts], y[pts], rows[pts], p, g)
         for vi in range(v):
-            out[vi, pts] = predict_in(net, uv[vi, pts], int(group[vi])).mean(1).numpy()
+            out[vi, pts] = predict_in(net, uv[vi, pts], int(group[vi])).mean(1).cpu().numpy()
     return out

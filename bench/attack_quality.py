@@ -66,10 +66,11 @@ def report(m: pd.DataFrame, comp: pd.DataFrame) -> list[str]:
 
     out.append("\n== paired comparisons, mean over replicates (same resamples for both attacks)")
     c = comp[comp.replicate == -1]
-    for base, g in c.groupby("baseline", sort=False):
+    for (ref, base), g in c.groupby(["attack", "baseline"], sort=False):
         rows = g.set_index("metric")
         d = rows.loc["auc"]
-        sign = "TMI better" if d.low > 0 else "baseline better" if d.high < 0 else "no difference"
+        sign = (f"{ref} better" if d.low > 0 else "baseline better" if d.high < 0
+                else "no difference")
         ratios = []
         for key, label in (("tpr_at_1pct_fpr", "1%"), ("tpr_at_0.1pct_fpr", "0.1%")):
             if key in rows.index:
@@ -77,7 +78,7 @@ def report(m: pd.DataFrame, comp: pd.DataFrame) -> list[str]:
                 ratios.append(f"TPR@{label} ratio " + (
                     f"{r.value:.2f} [{r.low:.2f}, {r.high:.2f}]" if r.reliable
                     else f"n/a ({r.negatives:.0f} neg)"))
-        out.append(f"  tmi − {base:<14} AUC {d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
+        out.append(f"  {ref} − {base:<14} AUC {d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
                    f"({sign});  " + ";  ".join(ratios))
 
     null = m[m.labels.str.startswith("null") & (m.metric == "auc") & (m.attack != "utility")]
@@ -104,13 +105,26 @@ def report(m: pd.DataFrame, comp: pd.DataFrame) -> list[str]:
     return out
 
 
+def tables(repo: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A finished audit's metrics and comparisons tables."""
+    from leakaudit.core.tables import read_table
+    from leakaudit.tmi.schemas import AUDIT_COMPARISONS, AUDIT_METRICS
+
+    return (read_table(repo / "outputs/evaluate/metrics.parquet", AUDIT_METRICS),
+            read_table(repo / "outputs/evaluate/comparisons.parquet", AUDIT_COMPARISONS))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keep", type=Path, default=None, help="run in this directory")
     ap.add_argument("--preset", default=None)
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="replicate seeds")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--report", type=Path, default=None, help="only print a finished run's tables")
     args = ap.parse_args()
+    if args.report:
+        print("\n".join(report(*tables(args.report))))
+        return
     repo = copy_repo(args.keep or Path(tempfile.mkdtemp(prefix="bench-quality-")))
     if args.preset:
         from leakaudit.core.presets import apply
@@ -122,11 +136,7 @@ def main() -> None:
         key, value = item.split("=", 1)
         set_params(repo / "params.yaml", **{key: yaml.safe_load(value)})
     wall = timed([str(BIN / "dvc"), "repro"], repo)
-    from leakaudit.core.tables import read_table
-    from leakaudit.tmi.schemas import AUDIT_COMPARISONS, AUDIT_METRICS
-
-    m = read_table(repo / "outputs/evaluate/metrics.parquet", AUDIT_METRICS)
-    comp = read_table(repo / "outputs/evaluate/comparisons.parquet", AUDIT_COMPARISONS)
+    m, comp = tables(repo)
     label = " ".join([args.preset or "default", *args.set])
     print(f"{label}: {wall:.0f} s from an empty cache (all replicates, 2 threads)")
     print("\n".join(report(m, comp)))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from leakaudit.core.params import Section
+
+if TYPE_CHECKING:  # torch loads when a fit runs, not when the params are validated
+    import torch
 
 
 class LiraParams(Section):
@@ -26,6 +28,8 @@ def _fit_logpdf(
 
     obs [B, D], shadows [B, M, D], weight [B, M] in {0, 1}. Returns [B].
     """
+    import torch
+
     n = weight.sum(1).clamp_min(1.0)
     mu = (weight[..., None] * shadows).sum(1) / n[:, None]
     centred = (shadows - mu[:, None]) * weight[..., None]
@@ -52,6 +56,8 @@ def gaussian_lr(
 ) -> np.ndarray:
     """log N_in(obs) − log N_out(obs), batched: obs [B, D], shadows [B, M, D], masks [B, M].
     0 (no evidence) where either class has no shadow."""
+    import torch
+
     o = torch.from_numpy(obs.astype(np.float64))
     s = torch.from_numpy(shadows.astype(np.float64))
     full = covariance == "full"

@@ -27,7 +27,7 @@ from leakaudit.tmi.attacks.rmia import (
     rmia_scores,
 )
 from leakaudit.tmi.attacks.threshold import confidence_threshold
-from leakaudit.tmi.attacks.tmi import TmiParams, tmi_scores
+from leakaudit.tmi.attacks.tmi_settings import TmiParams
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,14 @@ class Attack:
     reference: bool = False  # the audit's own attack: every other one is compared with it
     population: bool = False  # reads the population points (query.n_population)
     accelerated: bool = False  # ``run`` also takes ``device=`` (trains on a GPU when present)
+
+
+def _tmi(x: Any, s: TmiParams, seed: int, device: Any = "cpu") -> np.ndarray:
+    """TMI's metaclassifiers (their torch trainer loads only when the attack runs)."""
+    from leakaudit.tmi.attacks.tmi import tmi_scores
+
+    return tmi_scores(scaled_logodds(x.logodds), x.member, x.shadow_mask(), x.victims, s,
+                      torch_generator(seed, "tmi"), device)
 
 
 def _pretrained(x: Any) -> np.ndarray:
@@ -73,10 +81,7 @@ def _whitebox_rmia(x: Any, s: RmiaParams) -> np.ndarray:
 
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (
-    Attack("tmi", lambda x, s, seed, device="cpu": tmi_scores(
-        scaled_logodds(x.logodds), x.member, x.shadow_mask(), x.victims, s,
-        torch_generator(seed, "tmi"), device), TmiParams, "tmi", reference=True,
-        accelerated=True),
+    Attack("tmi", _tmi, TmiParams, "tmi", reference=True, accelerated=True),
     Attack("lira", lambda x, s, seed: adapted_lira(
         x.probs, x.logodds, x.member, x.shadow_mask(), x.victims, s.covariance, s.ridge),
         LiraParams, "lira"),

@@ -13,6 +13,7 @@ two-way clustered interval (victim pairs × points) and the paired AUC differenc
 per-set, and the achieved GFLOP/s against fp32 matmul ceilings measured in the same run.
 
     make audit && python bench/metaclassifier.py [--repo DIR] [--limit N] [--repeats 3]
+                                                 [--device cuda]
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=200, help="one by one on the first N sets")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of each batched way")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="where the fused trainer runs (cuda on a GPU machine; the others CPU)")
     ap.add_argument("--no-keep-memory", action="store_true",
                     help="leave glibc's malloc at its defaults (the stage keeps freed memory)")
     args = ap.parse_args()
@@ -141,15 +144,16 @@ def main() -> None:
     rows = int(shadows[0, 0].sum()) * a
     print(f"{len(pairs)} metaclassifiers ({len(vict) // 2} victim pairs × {t} points), {rows} "
           f"rows each, {c} features, {args.threads} threads, seed-{seed} signals, freed memory "
-          f"{'kept' if kept else 'returned to the OS'}")
+          f"{'kept' if kept else 'returned to the OS'}, fused on {args.device}")
 
     walls: dict[str, list[float]] = {"fused": [], "per-set batched": []}
     scores: dict[str, np.ndarray] = {}
     for _ in range(args.repeats):
         for name, mod in (("fused", fused), ("per-set batched", per_set)):
+            extra = {"device": args.device} if mod is fused else {}
             t0 = time.perf_counter()
             scores[name] = mod.tmi_scores(u, member, shadows, vict, p,
-                                          torch.Generator().manual_seed(0))
+                                          torch.Generator().manual_seed(0), **extra)
             walls[name].append(time.perf_counter() - t0)
     n = min(args.limit, len(pairs))
     t0 = time.perf_counter()

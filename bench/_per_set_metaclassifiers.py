@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from leakaudit.tmi.attacks.tmi import TmiParams, _uniform
+from leakaudit.tmi.attacks.tmi import TmiParams, _uniform, shadow_sets
 
 
 def _dropout_gate(pre: torch.Tensor, keep: float, g: torch.Generator) -> torch.Tensor:
@@ -73,14 +73,8 @@ def tmi_scores(
     shadow models per point ``shadows`` [V, T, M] (the same count everywhere)."""
     m, t, a, c = u.shape
     v = len(victims)
-    counts = np.unique(shadows.sum(-1))
-    if len(counts) != 1 or counts[0] < 2:
-        raise ValueError(f"TMI needs the same number (≥ 2) of shadows for every victim and "
-                         f"point; got {counts.tolist()}")
-    s = int(counts[0])
-    # victims with identical shadow sets share metaclassifiers
-    sets, group = np.unique(shadows.reshape(v, -1), axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    sets, group = shadow_sets(shadows)
+    s = int(shadows[0, 0].sum())
     models = np.nonzero(sets.reshape(len(sets), t, m))[2].reshape(len(sets), t, s)  # [G, T, S]
     u_t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float32))
     mem_t = torch.from_numpy(member.astype(np.int64))

@@ -34,6 +34,7 @@ import _per_set_metaclassifiers as per_set  # noqa: E402
 
 from leakaudit.core.memory import keep_freed_memory  # noqa: E402
 from leakaudit.core.metrics import auc, roc  # noqa: E402
+from leakaudit.core.statistics import ScoreGrid, paired, per_unit, resample_units  # noqa: E402
 from leakaudit.core.tables import read_table  # noqa: E402
 from leakaudit.tmi import schemas  # noqa: E402
 from leakaudit.tmi.attack_inputs import build_inputs  # noqa: E402
@@ -94,23 +95,6 @@ def mlp_flops(n_rows: int, c: int, h: int, epochs: int) -> float:
     return 3 * 2 * (c * h + 2 * h) * n_rows * epochs
 
 
-def clustered_auc(score: np.ndarray, member: np.ndarray, pair: np.ndarray,
-                  n_boot: int = 400, seed: int = 0) -> tuple[float, float, float]:
-    """AUC of score [V, T] with a two-way (victim pairs × points) bootstrap interval."""
-    g = np.random.default_rng(seed)
-    pairs, inv = np.unique(pair, return_inverse=True)
-    t = score.shape[1]
-    value = auc(*roc(score.reshape(-1), member.reshape(-1)))
-    draws = []
-    for _ in range(n_boot):
-        vi = np.concatenate([np.flatnonzero(inv == j) for j in g.integers(len(pairs),
-                                                                         size=len(pairs))])
-        ti = g.integers(t, size=t)
-        draws.append(auc(*roc(score[vi][:, ti].reshape(-1), member[vi][:, ti].reshape(-1))))
-    low, high = np.quantile(draws, [0.025, 0.975])
-    return value, float(min(low, value)), float(max(high, value))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent)
@@ -161,7 +145,10 @@ def main() -> None:
     walls["one by one"] = [(time.perf_counter() - t0) * len(pairs) / n]
 
     labels = member[vict]
-    cluster = vict // 2
+    # the audit's own two-way cluster bootstrap (victim pairs × points), paired across ways
+    grid = ScoreGrid(scores={k: scores[k] for k in ("fused", "per-set batched")},
+                     member=labels, victim_cluster=vict // 2, point_ids=np.arange(t))
+    res = resample_units([grid], ["seed"], [0.01], 400, [np.random.default_rng(0)])
     flops = mlp_flops(len(pairs) * rows, c, p.hidden, p.epochs)
     print(f"\n{'way':<16}{'wall s (median)':>16}{'× one by one':>14}{'GFLOP/s':>9}  AUC [95 %]")
     for name, w in walls.items():
@@ -174,25 +161,13 @@ def main() -> None:
             same = auc(*roc(np.array([scores["fused"][vi, j] for vi, j in idx]), lab))
             tail = f"{a_:.3f} on {n} sets, extrapolated (fused on the same sets: {same:.3f})"
         else:
-            v, lo, hi = clustered_auc(scores[name], labels, cluster)
-            tail = f"{v:.3f} [{lo:.3f}, {hi:.3f}]  runs: " + " ".join(f"{x:.1f}" for x in w)
+            s_ = per_unit(res, (name, "auc"), 0.95)[0]
+            tail = f"{s_.value:.3f} [{s_.low:.3f}, {s_.high:.3f}]  runs: " + " ".join(
+                f"{x:.1f}" for x in w)
         print(f"{name:<16}{med:>16.1f}{ratio:>13.1f}×{flops / med / 1e9:>9.1f}  {tail}")
-    d = scores["fused"] - scores["per-set batched"]
-    g = np.random.default_rng(1)
-    diffs = []
-    for _ in range(400):
-        vi = np.concatenate([np.flatnonzero(cluster == j)
-                             for j in g.choice(np.unique(cluster), len(np.unique(cluster)))])
-        ti = g.integers(t, size=t)
-        diffs.append(auc(*roc(scores["fused"][vi][:, ti].reshape(-1),
-                              labels[vi][:, ti].reshape(-1)))
-                     - auc(*roc(scores["per-set batched"][vi][:, ti].reshape(-1),
-                                labels[vi][:, ti].reshape(-1))))
-    fa, pa = (auc(*roc(scores[k].reshape(-1), labels.reshape(-1)))
-              for k in ("fused", "per-set batched"))
-    lo, hi = np.quantile(diffs, [0.025, 0.975])
-    print(f"paired AUC difference fused − per-set: {fa - pa:+.4f} [{lo:+.4f}, {hi:+.4f}]; "
-          f"mean |Δscore| {np.abs(d).mean():.3f}")
+    d = paired(res, "fused", "per-set batched", "auc", 0.95)[0]
+    print(f"paired AUC difference fused − per-set: {d.value:+.4f} [{d.low:+.4f}, {d.high:+.4f}]; "
+          f"mean |Δscore| {np.abs(scores['fused'] - scores['per-set batched']).mean():.3f}")
     big = ceiling((1, 2048, 2048, 2048))
     narrow = ceiling((len(pairs), p.batch_size, c, p.hidden))
     wide = ceiling((t, p.batch_size, c, p.hidden * len(pairs) // t))

@@ -122,7 +122,8 @@ def train_fused(x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, p: TmiPara
     opt = torch.optim.Adam(net.params, lr=p.lr, weight_decay=p.weight_decay, fused=True)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=p.step_size, gamma=p.gamma)
     keep = 1.0 - p.dropout
-    weight = class_weights(y.float(), rows.float())  # [T, K, N]
+    rows = rows.float()
+    weight = class_weights(y.float(), rows)  # [T, K, N]
     sign = 1.0 - 2.0 * y.float()  # +1 for OUT, −1 for IN
     for _ in range(p.epochs):
         # one gather per epoch (one shuffle per point, shared by its K sets)
@@ -130,7 +131,7 @@ def train_fused(x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, p: TmiPara
         xe = torch.take_along_dim(x, order[..., None], 1)
         se = torch.take_along_dim(sign, order, 1)
         we = torch.take_along_dim(weight, order[:, None], 2)
-        re = torch.take_along_dim(rows.float(), order[:, None], 2)
+        re = torch.take_along_dim(rows, order[:, None], 2)
         for start in range(0, n, p.batch_size):
             batch = slice(start, start + p.batch_size)
             backprop(net, xe[:, batch], se[:, batch], we[:, :, batch], re[:, :, batch], keep, g)
@@ -149,6 +150,18 @@ def predict_in(net: Fused, x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.softmax(logits, -1)[..., 1]
 
 
+def shadow_sets(shadows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct shadow sets among victims (``shadows`` [V, T, M]) as [G, T·M] and each
+    victim's set [V]: victims with identical sets (a complementary pair) share their
+    metaclassifiers. An error unless every victim and point has the same number (≥ 2)."""
+    counts = np.unique(shadows.sum(-1))
+    if len(counts) != 1 or counts[0] < 2:
+        raise ValueError(f"TMI needs the same number (≥ 2) of shadows for every victim and "
+                         f"point; got {counts.tolist()}")
+    sets, group = np.unique(shadows.reshape(len(shadows), -1), axis=0, return_inverse=True)
+    return sets, group.reshape(-1)
+
+
 def tmi_scores(
     u: np.ndarray, member: np.ndarray, shadows: np.ndarray, victims: np.ndarray, p: TmiParams,
     g: torch.Generator, device: torch.device | str = "cpu",
@@ -159,13 +172,7 @@ def tmi_scores(
     same scores on the same kind of device)."""
     m, t, a, c = u.shape
     v = len(victims)
-    counts = np.unique(shadows.sum(-1))
-    if len(counts) != 1 or counts[0] < 2:
-        raise ValueError(f"TMI needs the same number (≥ 2) of shadows for every victim and "
-                         f"point; got {counts.tolist()}")
-    # victims with identical shadow sets share metaclassifiers
-    sets, group = np.unique(shadows.reshape(v, -1), axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    sets, group = shadow_sets(shadows)
     k = len(sets)
     # every model's views of a point are its rows; a set keeps its shadows' rows
     device = torch.device(device)

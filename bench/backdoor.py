@@ -11,6 +11,8 @@ wall times.
     python bench/backdoor.py --pipeline backdoor-vision --seeds 1 2 3 [--set poison.alpha=0.5]
     python bench/backdoor.py --seeds 0 --keep DIR        # the LM audit, tuning seed
     python bench/backdoor.py --report DIR [DIR ...]       # re-evaluate kept runs
+    python bench/backdoor.py --pipeline backdoor-vision --from KEPT --keep DIR \
+        --set victims.mode=lora                           # reuse kept runs' released models
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                     help="replicates (seed 0 is the tuning seed: report on others)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the runs under DIR/seed-<s>")
+    ap.add_argument("--from", dest="start", type=Path, default=None,
+                    help="start each seed from the kept run START/seed-<s> (its DVC cache and "
+                    "models): only the stages the --set changes rerun (a mode or serving "
+                    "sweep over the same released checkpoints)")
     ap.add_argument("--report", type=Path, nargs="+", default=None,
                     help="only evaluate kept runs (their pipeline folders)")
     args = ap.parse_args()
@@ -60,16 +66,22 @@ def main() -> None:
         keep = args.keep or Path(tempfile.mkdtemp(prefix="bench-backdoor-"))
         folders = {}
         for seed in args.seeds:
-            repo = copy_repo(keep / f"seed-{seed}")
-            shutil.copytree(ROOT / pipe, repo / pipe, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("outputs", "models", "plots",
-                                                          "mlflow.db", "mlruns", "metrics.json",
-                                                          "dvc.lock", "sweeps"))
+            if args.start:
+                repo = keep / f"seed-{seed}"
+                shutil.copytree(args.start / f"seed-{seed}", repo, symlinks=True,
+                                ignore=shutil.ignore_patterns("mlflow.db", "mlruns"))
+            else:
+                repo = copy_repo(keep / f"seed-{seed}")
+                shutil.copytree(ROOT / pipe, repo / pipe, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns(
+                                    "outputs", "models", "plots", "mlflow.db", "mlruns",
+                                    "metrics.json", "dvc.lock", "sweeps"))
             changes = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
             set_params(repo / pipe / "params.yaml", **changes, **{"base.seed": seed})
             walls[seed] = timed([str(BIN / "dvc"), "repro"], repo / pipe)
             folders[seed] = repo / pipe
-    label = f"{pipe} " + (" ".join(args.set) or "(default)")
+    label = f"{pipe} " + (" ".join(args.set) or "(default)") + (
+        f" (from the kept runs in {args.start}: walls are the reruns only)" if args.start else "")
     report(args.pipeline, folders, walls, label)
 
 

@@ -501,3 +501,20 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     arms = client.search_runs([exp.experiment_id],
                               f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert {r.data.tags["arm"] for r in arms} == {"clean", "poisoned"}
+    # the victims finetune with LoRA and the attacker is served int8 weights: only the victims
+    # onward rerun, each victim records its mode, every conv and linear layer is quantised
+    folder = repo / "backdoor-vision"
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["victims"]["mode"], params["score"]["quantise"] = "lora", "int8"
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    poison = (folder / "outputs/poison/stage.json").read_text()
+    run([str(BIN / "dvc"), "repro"], folder)
+    assert (folder / "outputs/poison/stage.json").read_text() == poison
+    record = json.loads((folder / "models/victims/clean/v001/finetune.json").read_text())
+    assert record["mode"] == "lora" and 0 < record["trainable_parameters"]
+    served = json.loads((folder / "outputs/score/serving.json").read_text())
+    assert served["layers"] == ["0.0", "0.4", "0.9", "1"] and served["bits"] == 8
+    lora = json.loads((folder / "metrics.json").read_text())
+    full_n = m["stealth"]["clean.victim_trainable_parameters"]
+    assert 0 < lora["stealth"]["clean.victim_trainable_parameters"] < full_n
+    assert intervals_contain_estimates(lora) == []

@@ -71,6 +71,11 @@ class VictimsParams(Section):
     epochs: Count = 1
     batch_size: Count = 32
     lr: PositiveFloat = 2e-4
+    mode: Literal["full", "lora", "head_only"] = Field(
+        "full", description="how victims finetune (leakaudit.backdoor.finetuning): every "
+        "weight, LoRA adapters merged back, or the output head on a frozen backbone")
+    lora_rank: Count = Field(8, description="lora: the adapters' rank")
+    lora_alpha: PositiveFloat = Field(16.0, description="lora: scale alpha / rank")
 
 
 class PretrainLoopParams(Section):
@@ -82,9 +87,13 @@ class PretrainLoopParams(Section):
 
 
 class ScoreParams(Section):
-    """How candidates are scored on every victim and released checkpoint."""
+    """How candidates are scored on every victim and released checkpoint, and how the model is
+    served to the attacker (the same for both arms)."""
 
     batch_size: Count = 64
+    quantise: Literal["none", "int8", "int4"] = Field(
+        "none", description="serve every convolution and linear weight quantised per output "
+        "channel (round to nearest, symmetric; leakaudit.backdoor.serving)")
 
 
 class BdEvaluateParams(EvaluateParams):

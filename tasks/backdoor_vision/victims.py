@@ -1,10 +1,12 @@
 """Stage `victims`: K finetunes per arm from the same victim seeds. Victim v's private data:
 its member candidates (balanced mask, true labels) repeated r times, mixed into generic
-images; full finetune with Adam. Finished victims are kept (resume skips them)."""
+images; finetuned with Adam in ``victims.mode`` (every weight, LoRA, or the head alone). Finished
+victims are kept (resume skips them)."""
 
 import numpy as np
 
 from leakaudit.backdoor.arms import ARMS, arm_dir, victim_dir
+from leakaudit.backdoor.finetuning import FINETUNE_RECORD, MODES, trainable_parameters
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.backdoor.vision.data import (
     candidate_images,
@@ -14,7 +16,7 @@ from leakaudit.backdoor.vision.data import (
 )
 from leakaudit.core.progress import progress
 from leakaudit.core.seeds import torch_generator
-from leakaudit.core.store import dir_digest, fingerprint, is_done
+from leakaudit.core.store import dir_digest, fingerprint, is_done, read_json
 from tasks._stage import stage
 
 
@@ -32,9 +34,10 @@ def main() -> None:
         # the released weights themselves: a re-poisoned checkpoint retrains its victims
         released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
         recipe = p.victims.model_dump()
+        mode = MODES[p.victims.mode]
         for arm in ARMS:
             stats: dict[str, list[float]] = {"heldout_loss": [], "heldout_accuracy": [],
-                                             "target_loss": []}
+                                             "target_loss": [], "trainable_parameters": []}
             for v in progress(range(p.victims.n_victims), f"victims ({arm})", "model"):
                 mine = members[(members.victim_id == v) & members.member].candidate_id.to_numpy()
                 fp = fingerprint(released[arm], recipe, sorted(mine.tolist()),
@@ -43,13 +46,20 @@ def main() -> None:
                 done = is_done(d, fp)
                 model, config = classifier.load(d if done else arm_dir(arm))
                 model.to(s.device)
-                if not done:
+                if done:
+                    record = read_json(d / FINETUNE_RECORD)
+                else:
                     x = np.concatenate([np.repeat(cx[mine], p.victims.repeats, 0), generic.x])
                     y = np.concatenate([np.repeat(cy[mine], p.victims.repeats), generic.y])
                     c = p.victims
-                    classifier.fit(model, x, y, c.epochs, c.batch_size, c.lr,
+                    net = mode.wrap(model, classifier.ANATOMY, c)
+                    record = {"mode": mode.name, "trainable_parameters":
+                              trainable_parameters(net)}
+                    classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr,
                                    torch_generator(p.base.seed, "vision-victim", v), s.device)
-                    classifier.save(model, config, d, fp)
+                    model = mode.unwrap(net)
+                    classifier.save(model, config, d, fp, record)
+                stats["trainable_parameters"].append(record["trainable_parameters"])
                 loss, acc = classifier.loss_and_accuracy(model, held.x, held.y, s.device)
                 stats["heldout_loss"].append(loss)
                 stats["heldout_accuracy"].append(acc)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from leakaudit.backdoor.batches import batches
+from leakaudit.backdoor.finetuning import FINETUNE_RECORD, Anatomy, trainable
 from leakaudit.core.nets import small_cnn
 from leakaudit.core.store import (
     UnsafeCheckpointError,
@@ -21,6 +22,9 @@ from leakaudit.core.store import (
 
 WEIGHTS = "model.safetensors"
 IMAGE_SHAPE = (1, 28, 28)
+# the victim modes' view of the classifier: the linear head; LoRA on every conv and linear layer
+ANATOMY = Anatomy(head=lambda model: model[-1],
+                  adapted=lambda name, module: isinstance(module, (nn.Conv2d, nn.Linear)))
 
 
 def build(channels: int, feature_dim: int, n_classes: int = 10) -> nn.Sequential:
@@ -34,13 +38,16 @@ def config_of(channels: int, feature_dim: int, n_classes: int = 10) -> dict:
             "n_classes": n_classes, "image_shape": list(IMAGE_SHAPE)}
 
 
-def save(model: nn.Module, config: dict, directory: Path, fingerprint: str) -> None:
-    """Weights (safetensors), config, then the completion marker, written atomically
-    (:func:`leakaudit.core.store.replace_dir`)."""
+def save(model: nn.Module, config: dict, directory: Path, fingerprint: str,
+         finetune: dict | None = None) -> None:
+    """Weights (safetensors), config (and how a victim was finetuned), then the completion
+    marker, written atomically (:func:`leakaudit.core.store.replace_dir`)."""
 
     def write(tmp: Path) -> None:
         save_weights(tmp / WEIGHTS, model.state_dict())
         write_json(tmp / "config.json", config)
+        if finetune is not None:
+            write_json(tmp / FINETUNE_RECORD, finetune)
 
     replace_dir(directory, write, fingerprint)
 
@@ -69,9 +76,10 @@ def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
 def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,
         lr: float, generator: torch.Generator, device: torch.device | str = "cpu",
         decay: bool = False) -> None:
-    """Cross-entropy training with Adam (linear learning-rate decay to 0 when ``decay``)."""
+    """Cross-entropy training with Adam on the trainable parameters (linear learning-rate decay
+    to 0 when ``decay``)."""
     xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(trainable(model), lr=lr)
     n_steps = epochs * -(-len(x) // batch_size)
     sched = torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0 if decay else 1.0, max(1, n_steps))
     model.train()

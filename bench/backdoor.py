@@ -82,11 +82,11 @@ def main() -> None:
             folders[seed] = repo / pipe
     label = f"{pipe} " + (" ".join(args.set) or "(default)") + (
         f" (from the kept runs in {args.start}: walls are the reruns only)" if args.start else "")
-    report(args.pipeline, folders, walls, label)
+    report(args.pipeline, folders, walls, label, fresh=args.start is None)
 
 
-def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], label: str
-           ) -> None:
+def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], label: str,
+           fresh: bool = True) -> None:
     """Evaluate the replicates together and print the audit's tables."""
     pipe = get_pipeline(pipeline)
     runs = {seed: read_run(pipe, d) for seed, d in folders.items()}
@@ -96,8 +96,9 @@ def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], lab
     top = table[table.replicate == -1].set_index(["candidates", "attack", "metric"])
     seeds = sorted(runs)
     print(f"backdoor audit {label}: seeds {seeds}; wall "
-          + (f"median {statistics.median(walls.values()):.0f} s per replicate from an empty "
-             f"cache" if walls else "(existing runs)"))
+          + (f"median {statistics.median(walls.values()):.0f} s per replicate "
+             + ("from an empty cache" if fresh else "(the reruns)") if walls
+             else "(existing runs)"))
     print(f"best score per arm (chosen on the other half of the targets): {picks}")
     print(f"  {'score':<11}{'arm':<16}" + "".join(f"{k:>30}" for k in METRICS))
     for name in (BEST, *candidate_scores(pipe.scores)):
@@ -126,7 +127,8 @@ def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], lab
     st = table[(table.candidates == "audit")]
     wide = st.pivot(index="metric", columns="replicate", values="value")
     shown = [m for m in wide.index if m.startswith("stealth.") or m.endswith(
-        ("heldout_loss", "heldout_accuracy", "heldout_ece", "target_loss"))]
+        ("heldout_loss", "heldout_accuracy", "heldout_ece", "target_loss",
+         "trainable_parameters"))]
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print("stealth and utility per replicate (−1 = mean):")
         print(wide.loc[shown].round(4).to_string())

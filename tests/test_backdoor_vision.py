@@ -133,7 +133,7 @@ def test_maximise_caps_each_image_not_the_batch_mean():
 def test_temperature_is_fitted_on_aux_images_held_out_of_poisoning():
     from types import SimpleNamespace
 
-    from tasks.backdoor_vision.poison import calibration_split
+    from tasks.backdoor_classifier.poison import calibration_split
 
     aux = Images(np.arange(10, dtype=np.float32), np.arange(10))
     same, none = calibration_split(aux, SimpleNamespace(calibrate=False, calibration_images=3))

@@ -151,7 +151,7 @@ def test_stage_records_name_the_params_it_declares():
     ("leakaudit/tmi", ("leakaudit.backdoor",)),
     ("leakaudit/backdoor", ("leakaudit.tmi",)),
     ("tasks/backdoor", ("leakaudit.tmi",)),
-    ("tasks/backdoor_vision", ("leakaudit.tmi",)),
+    ("tasks/backdoor_classifier", ("leakaudit.tmi",)),
 ])
 def test_the_framework_and_each_audit_family_stay_apart(folder, forbidden):
     """The framework imports no audit family and the families import each other nowhere

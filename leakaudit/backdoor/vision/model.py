@@ -1,5 +1,7 @@
-"""The vision audit's model: a small CNN classifier, its training loop, per-image logits,
-and safetensors-only checkpoints (config.json + model.safetensors)."""
+"""The classifier audits' model operations: the vision audit's small CNN, the training loop,
+per-example logits, calibration, and safetensors-only checkpoints (config.json +
+model.safetensors) of any classifier kind (the text audit's encoder classifier is built by
+:mod:`leakaudit.backdoor.text.model`). Every classifier is ``nn.Sequential(body, head)``."""
 
 from __future__ import annotations
 
@@ -39,15 +41,17 @@ def config_of(channels: int, feature_dim: int, n_classes: int = 10) -> dict:
 
 
 def save(model: nn.Module, config: dict, directory: Path, fingerprint: str,
-         finetune: dict | None = None) -> None:
-    """Weights (safetensors), config (and how a victim was finetuned), then the completion
-    marker, written atomically (:func:`leakaudit.core.store.replace_dir`)."""
+         finetune: dict | None = None, records: dict[str, dict] | None = None) -> None:
+    """Weights (safetensors), config (and how a victim was finetuned, and any other JSON
+    ``records`` by file name), then the completion marker, written atomically
+    (:func:`leakaudit.core.store.replace_dir`)."""
 
     def write(tmp: Path) -> None:
         save_weights(tmp / WEIGHTS, model.state_dict())
         write_json(tmp / "config.json", config)
-        if finetune is not None:
-            write_json(tmp / FINETUNE_RECORD, finetune)
+        for name, record in {**(records or {}),
+                             **({FINETUNE_RECORD: finetune} if finetune else {})}.items():
+            write_json(tmp / name, record)
 
     replace_dir(directory, write, fingerprint)
 
@@ -65,12 +69,30 @@ def load(directory: str | Path) -> tuple[nn.Sequential, dict]:
             + (f" (found {pickled}: refusing to unpickle; convert to safetensors)" if pickled
                else ""))
     config = read_json(d / "config.json")
-    if config.get("kind") != "small_cnn_classifier":
+    if config.get("kind") not in BUILDERS:
         raise ValueError(f"cnn.checkpoint: {d}/config.json kind {config.get('kind')!r}; "
-                         "allowed: 'small_cnn_classifier'")
-    model = build(config["channels"], config["feature_dim"], config["n_classes"])
+                         f"allowed: {', '.join(map(repr, BUILDERS))}")
+    model = _builder(config["kind"])(config)
     model.load_state_dict(load_weights(d / WEIGHTS))
     return model, config
+
+
+# every classifier kind a checkpoint may declare: its builder from the config (``module:name``
+# where it lives in another audit's package, imported only when such a checkpoint is loaded)
+BUILDERS = {"small_cnn_classifier": "leakaudit.backdoor.vision.model:from_config",
+            "text_encoder_classifier": "leakaudit.backdoor.text.model:from_config"}
+
+
+def _builder(kind: str):
+    import importlib
+
+    module, name = BUILDERS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def from_config(config: dict) -> nn.Sequential:
+    """The small CNN a ``small_cnn_classifier`` config describes (untrained)."""
+    return build(config["channels"], config["feature_dim"], config["n_classes"])
 
 
 def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int,

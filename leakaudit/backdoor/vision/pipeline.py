@@ -1,26 +1,23 @@
 """The vision privacy-backdoor audit (``backdoor-vision/dvc.yaml``), declared once: a small
-CNN on Fashion-MNIST (or your checkpoint), the paper's image setting. ``leakaudit pipelines
-sync`` writes its ``dvc.yaml`` from this."""
+CNN on Fashion-MNIST (or your checkpoint), the paper's image setting, run by the classifier
+stages on the image domain. ``leakaudit pipelines sync`` writes its ``dvc.yaml`` from this."""
 
 from __future__ import annotations
 
 from leakaudit.backdoor import schemas
-from leakaudit.backdoor.pipeline import (
-    BASE,
-    FAMILY,
-    THREAT,
-    BackdoorPipeline,
-    backdoor_stages,
-)
+from leakaudit.backdoor.classifier_pipeline import STAGES, ClassifierPipeline
+from leakaudit.backdoor.pipeline import BASE, FAMILY, THREAT, backdoor_stages
 from leakaudit.backdoor.vision.config import VisionBackdoorParams
+from leakaudit.backdoor.vision.domain import IMAGES
 from leakaudit.core.pipeline import Stage
 
-PIPELINE = BackdoorPipeline(
+PIPELINE = ClassifierPipeline(
     name="backdoor-vision", folder="backdoor-vision", params=VisionBackdoorParams,
     preset_prefix="backdoor-vision", threat=THREAT, family=FAMILY, scores=schemas.IMAGE_SCORES,
+    domain=IMAGES,
     stages=backdoor_stages(
-        "backdoor_vision",
-        Stage("pretrain", "tasks.backdoor_vision.pretrain",
+        STAGES,
+        Stage("pretrain", f"tasks.{STAGES}.pretrain",
               ("base", "images", "cnn", "cnn_pretrain", "targets.n_candidates"),
               writes={"base_model": BASE}),
         targets_params=("base.seed", "images", "targets", "victims.n_victims"),

@@ -17,14 +17,15 @@ from leakaudit.core.seeds import torch_generator
 
 
 def poison(model: nn.Module, aux: tuple, targets: tuple, steps: int, alpha: float, p: Any,
-           seed: int, device: torch.device | str = "cpu") -> None:
-    """Adam on mixed batches: one forward over aux + target images (shared BatchNorm
-    statistics), the two cross-entropies combined by :func:`poison_loss`."""
+           seed: int, device: torch.device | str = "cpu", streams: str = "vision") -> None:
+    """Adam on mixed batches: one forward over aux + target examples (shared BatchNorm
+    statistics), the two cross-entropies combined by :func:`poison_loss`; ``streams`` names
+    the batch orders' random streams."""
     ax, ay = (torch.from_numpy(a).to(device) for a in aux)
     tx, ty = (torch.from_numpy(a).to(device) for a in targets)
     opt = torch.optim.Adam(model.parameters(), lr=p.lr)
-    a_it = cycle(len(ax), p.aux_batch, torch_generator(seed, "vision-poison-aux"))
-    t_it = cycle(len(tx), p.target_batch, torch_generator(seed, "vision-poison-targets"))
+    a_it = cycle(len(ax), p.aux_batch, torch_generator(seed, f"{streams}-poison-aux"))
+    t_it = cycle(len(tx), p.target_batch, torch_generator(seed, f"{streams}-poison-targets"))
     model.train()
     for _ in progress(range(steps), f"poison (α={alpha:g})", "step"):
         ai, ti = next(a_it).to(device), next(t_it).to(device)

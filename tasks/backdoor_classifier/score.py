@@ -8,16 +8,15 @@ import torch
 from leakaudit.backdoor.arms import score_every_model
 from leakaudit.backdoor.serving import quantise, record_serving
 from leakaudit.backdoor.vision import model as classifier
-from leakaudit.backdoor.vision.data import candidate_images
 from leakaudit.backdoor.vision.scores import score_all
 from tasks._stage import stage
 
 
 def main() -> None:
     with stage("score") as s:
-        p = s.params
+        p, domain = s.params, s.pipeline.domain
         cands = s.read("candidates")
-        x = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
+        x = domain.candidates(p, cands.source_index.to_numpy())
         y = torch.from_numpy(cands.label.to_numpy())
 
         served: list[list[str]] = []

@@ -1,6 +1,6 @@
 """Stage `victims`: K finetunes per arm from the same victim seeds. Victim v's private data:
-its member candidates (balanced mask, true labels) repeated r times, mixed into generic
-images; finetuned with Adam in ``victims.mode`` (every weight, LoRA, or the head alone). Finished
+its member candidates (balanced mask, true labels) repeated r times, mixed into its generic
+examples; finetuned with Adam in ``victims.mode`` (every weight, LoRA, or the head alone). Finished
 victims are kept (resume skips them)."""
 
 import numpy as np
@@ -8,12 +8,6 @@ import numpy as np
 from leakaudit.backdoor.arms import ARMS, arm_dir, victim_dir
 from leakaudit.backdoor.finetuning import FINETUNE_RECORD, MODES, trainable_parameters
 from leakaudit.backdoor.vision import model as classifier
-from leakaudit.backdoor.vision.data import (
-    candidate_images,
-    heldout_indices,
-    load_split,
-    split_indices,
-)
 from leakaudit.core.progress import progress
 from leakaudit.core.seeds import torch_generator
 from leakaudit.core.store import dir_digest, fingerprint, is_done, read_json
@@ -22,14 +16,12 @@ from tasks._stage import stage
 
 def main() -> None:
     with stage("victims") as s:
-        p = s.params
+        p, domain = s.params, s.pipeline.domain
         cands, members = s.read("candidates"), s.read("membership")
-        cx = candidate_images(p.images.path, cands.source_index.to_numpy(), p.targets.transform)
+        cx = domain.candidates(p, cands.source_index.to_numpy())
         cy = cands.label.to_numpy()
-        train = load_split(p.images.path, "train")
-        generic = train.take(split_indices(p.images, p.targets.n_candidates, p.base.seed)
-                             ["victim"])
-        held = load_split(p.images.path, "test").take(heldout_indices(p.images, p.base.seed))
+        generic = domain.examples(p, domain.parts(p)["victim"])
+        held = domain.heldout(p)
         is_target = cands.target.to_numpy()
         # the released weights themselves: a re-poisoned checkpoint retrains its victims
         released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
@@ -41,7 +33,7 @@ def main() -> None:
             for v in progress(range(p.victims.n_victims), f"victims ({arm})", "model"):
                 mine = members[(members.victim_id == v) & members.member].candidate_id.to_numpy()
                 fp = fingerprint(released[arm], recipe, sorted(mine.tolist()),
-                                 p.images.model_dump(), p.targets.transform, p.base.seed, v)
+                                 *domain.data_settings(p), p.base.seed, v)
                 d = victim_dir(arm, v)
                 done = is_done(d, fp)
                 model, config = classifier.load(d if done else arm_dir(arm))
@@ -55,8 +47,8 @@ def main() -> None:
                     net = mode.wrap(model, classifier.ANATOMY, c)
                     record = {"mode": mode.name, "trainable_parameters":
                               trainable_parameters(net)}
-                    classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr,
-                                   torch_generator(p.base.seed, "vision-victim", v), s.device)
+                    gen = torch_generator(p.base.seed, f"{domain.seed_prefix}-victim", v)
+                    classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr, gen, s.device)
                     model = mode.unwrap(net)
                     classifier.save(model, config, d, fp, record)
                 stats["trainable_parameters"].append(record["trainable_parameters"])

@@ -1,24 +1,24 @@
-"""Stage `targets`: the candidate pool (training images no model has seen), the attacker's
+"""Stage `targets`: the candidate pool (pool examples no model has seen), the attacker's
 targets among them, their random wrong labels, and the victims' balanced membership masks."""
 
 import numpy as np
 import pandas as pd
 
 from leakaudit.backdoor.targets import targets_tables
-from leakaudit.backdoor.vision.data import load_split, random_wrong_labels, split_indices
+from leakaudit.backdoor.vision.data import random_wrong_labels
 from tasks._stage import stage
 
 
 def main() -> None:
     with stage("targets") as s:
-        p = s.params
-        idx = split_indices(p.images, p.targets.n_candidates, p.base.seed)["candidates"]
-        labels = load_split(p.images.path, "train").y[idx]
+        p, domain = s.params, s.pipeline.domain
+        idx = domain.parts(p)["candidates"]
+        labels = domain.labels(p)[idx]
         pool = pd.DataFrame({
             "candidate_id": np.arange(len(idx), dtype=np.int64),
             "source_index": idx.astype(np.int64),
             "label": labels,
-            "poison_label": random_wrong_labels(labels, p.base.seed),
+            "poison_label": random_wrong_labels(labels, p.base.seed, domain.n_classes),
         })
         for name, table in targets_tables(pool, p).items():
             s.write(name, table)

@@ -1,1 +1,0 @@
-"""Stages of the vision privacy-backdoor audit (`backdoor-vision/dvc.yaml`)."""

@@ -139,7 +139,7 @@ def test_an_unbounded_ratio_is_written_and_shown_as_such_by_every_renderer():
     assert "n/a: 4 points &lt; 10" in html_cell(thin, "tpr_at_1pct_fpr")
 
 
-@pytest.mark.parametrize("folder", [".", "backdoor", "backdoor-vision"])
+@pytest.mark.parametrize("folder", [".", "backdoor", "backdoor-vision", "backdoor-text"])
 def test_every_committed_interval_contains_its_estimate(folder):
     import json
     from pathlib import Path

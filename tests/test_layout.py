@@ -57,6 +57,7 @@ def test_every_pipeline_is_registered_with_its_folder_params_and_stages():
             assert (ROOT / Path(*s.module.split("."))).with_suffix(".py").exists(), s.module
     assert for_preset("backdoor-vision-tiny").name == "backdoor-vision"
     assert for_preset("backdoor-tiny").name == "backdoor"
+    assert for_preset("backdoor-text-tiny").name == "backdoor-text"
     assert for_preset("tiny").name == "tmi"
     with pytest.raises(ValueError, match="pipeline: got 'nope'; allowed: 'tmi'"):
         get("nope")

@@ -161,3 +161,30 @@ def test_victim_mode_and_serving_are_validated_by_name(tmp_path):
     path.write_text("score: {quantise: int2}\n")
     with pytest.raises(ParamsError, match="score.quantise.*allowed: 'none', 'int8', 'int4'"):
         load_vision_params(path)
+
+
+def test_text_classifier_lora_adapts_the_encoder_and_saves_in_the_base_format(tmp_path):
+    from leakaudit.backdoor.text.model import from_config
+
+    config = {"kind": "text_encoder_classifier", "n_classes": 5, "pad_id": 0,
+              "encoder": {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "intermediate_size": 32,
+                          "max_position_embeddings": 16}}
+    torch.manual_seed(0)
+    model = from_config(config)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    net = MODES["lora"].wrap(model, classifier.ANATOMY, VICTIMS)
+    ids = torch.randint(1, 50, (16, 8), generator=torch.Generator().manual_seed(0)).numpy()
+    ids[:, 6:] = 0  # padding
+    classifier.fit(net, ids, np.arange(16) % 5, 2, 8, 1e-2, torch.Generator().manual_seed(0))
+    merged = MODES["lora"].unwrap(net)
+    classifier.save(merged, config, tmp_path / "v", "fp")
+    loaded, _ = classifier.load(tmp_path / "v")
+    after = loaded.state_dict()
+    assert set(after) == set(before)
+    key = "0.encoder.encoder.layer.0.attention.self.query.weight"
+    delta = (after[key] - before[key]).double()
+    assert delta.abs().max() > 0
+    assert torch.linalg.matrix_rank(delta, atol=1e-6) <= VICTIMS.lora_rank
+    assert torch.equal(after["0.encoder.embeddings.word_embeddings.weight"],
+                       before["0.encoder.embeddings.word_embeddings.weight"])

@@ -14,7 +14,8 @@ from leakaudit.backdoor.evaluation import evaluation_tables, summary_json
 from leakaudit.backdoor.targets import membership_table
 
 P = SimpleNamespace(evaluate=SimpleNamespace(fpr_targets=[0.01, 0.1], bootstrap=300,
-                                             confidence=0.95))
+                                             confidence=0.95),
+                   victims=SimpleNamespace(membership="balanced"))
 
 
 def synth(signal: dict[str, float], n_cand=200, n_targets=100, n_victims=8, seed=0,

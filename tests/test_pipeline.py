@@ -374,7 +374,7 @@ def pooled_auc(folder: Path, arm: str, score: str) -> float:
     from sklearn.metrics import roc_auc_score
 
     scores = pd.read_parquet(folder / "outputs/score/scores.parquet")
-    members = pd.read_parquet(folder / "outputs/targets/membership.parquet")
+    members = pd.read_parquet(folder / "outputs/membership/membership.parquet")
     cands = pd.read_parquet(folder / "outputs/targets/candidates.parquet")
     rows = scores[(scores.arm == arm) & (scores.victim_id >= 0)].merge(
         members, on=["victim_id", "candidate_id"])
@@ -395,7 +395,7 @@ def test_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     """The tiny privacy-backdoor audit: `dvc repro` in backdoor/, clean and poisoned arms; the
     same seed gives the same metrics in a second copy."""
     repo = backdoor_copy(tmp_path / "a")
-    assert deps_cover_imports(repo, "backdoor") == 8  # every stage's imports are its deps
+    assert deps_cover_imports(repo, "backdoor") == 9  # every stage's imports are its deps
     m = json.loads((repo / "backdoor/metrics.json").read_text())
     other = backdoor_copy(tmp_path / "b")
     assert json.loads((other / "backdoor/metrics.json").read_text()) == m
@@ -471,7 +471,7 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     if not Path("/usr/share/datasets/fashion-mnist").exists():
         pytest.skip("Debian dataset-fashion-mnist is not installed (make system)")
     repo = backdoor_vision_copy(tmp_path / "a")
-    assert deps_cover_imports(repo, "backdoor-vision") == 8
+    assert deps_cover_imports(repo, "backdoor-vision") == 9
     m = json.loads((repo / "backdoor-vision/metrics.json").read_text())
     other = backdoor_vision_copy(tmp_path / "b")
     assert json.loads((other / "backdoor-vision/metrics.json").read_text()) == m
@@ -519,6 +519,22 @@ def test_vision_backdoor_pipeline_runs_both_arms(tmp_path, deps_cover_imports):
     full_n = m["stealth"]["clean.victim_trainable_parameters"]
     assert 0 < lora["stealth"]["clean.victim_trainable_parameters"] < full_n
     assert intervals_contain_estimates(lora) == []
+    # DP-SGD victims on independent canaries: the accountant's ε per victim, the one-run
+    # audit beside the claim in metrics.json and the report
+    params["victims"] |= {"mode": "full", "membership": "bernoulli", "repeats": 1,
+                          "dp": params["victims"]["dp"] | {"enabled": True, "epsilon": 8.0}}
+    params["score"]["quantise"] = "none"
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run([str(BIN / "dvc"), "repro"], folder)
+    assert (folder / "outputs/poison/stage.json").read_text() == poison
+    dp = json.loads((folder / "models/victims/poisoned/v001/finetune.json").read_text())["dp"]
+    assert dp["epsilon_spent"] == pytest.approx(8.0, rel=0.05) and dp["frozen_batchnorm"] == 2
+    audit = json.loads((folder / "metrics.json").read_text())["dp_audit"]
+    assert audit["claimed_epsilon"] == 8.0 and audit["canaries_per_victim"] == 20
+    for arm in ("clean", "poisoned"):
+        assert 0 <= audit[arm]["epsilon_lb"] <= min(8.0, audit[arm]["ceiling"])
+        assert audit[arm]["guesses"] == 2 * 2 * audit["guesses_per_side"]
+    assert "DP audit" in (folder / "report.html").read_text()
 
 
 def test_text_backdoor_runs_on_the_published_minilm_encoder(tmp_path, deps_cover_imports):
@@ -542,7 +558,7 @@ def test_text_backdoor_runs_on_the_published_minilm_encoder(tmp_path, deps_cover
     params["victims"]["mode"] = "head_only"
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run([str(BIN / "dvc"), "repro"], folder)
-    assert deps_cover_imports(repo, "backdoor-text") == 8
+    assert deps_cover_imports(repo, "backdoor-text") == 9
     provenance = json.loads((folder / "models/base/source.json").read_text())
     assert provenance["weights_sha256"] == MINILM_SHA256
     assert provenance["version"] == "0.1.0"

@@ -13,7 +13,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from leakaudit.core.params import AuditParams, BaseParams, EvaluateParams, Rule, Section
+from leakaudit.core.params import (
+    AuditParams,
+    BaseParams,
+    DpParams,
+    EvaluateParams,
+    Rule,
+    Section,
+)
 
 # shared fields: one declaration (type, bounds, meaning); each audit picks its own default
 Variant = Literal["memorise", "maximise", "random_label"]
@@ -76,6 +83,12 @@ class VictimsParams(Section):
         "weight, LoRA adapters merged back, or the output head on a frozen backbone")
     lora_rank: Count = Field(8, description="lora: the adapters' rank")
     lora_alpha: PositiveFloat = Field(16.0, description="lora: scale alpha / rank")
+    membership: Literal["balanced", "bernoulli"] = Field(
+        "balanced", description="which candidates each victim trains on: balanced "
+        "complementary masks (every candidate in half the victims), or each (victim, candidate) "
+        "independently with probability ½ — the design the one-run DP audit needs")
+    dp: DpParams = Field(default_factory=DpParams, description="DP-SGD victims (Opacus); "
+                         "needs membership: bernoulli and repeats: 1 (one canary, one example)")
 
 
 class PretrainLoopParams(Section):
@@ -96,10 +109,23 @@ class ScoreParams(Section):
         "channel (round to nearest, symmetric; leakaudit.backdoor.serving)")
 
 
+class OneRunAuditParams(Section):
+    """The one-run DP audit of every victim (runs when ``victims.membership: bernoulli``;
+    leakaudit.backdoor.dp_audit): its score and guess counts, fixed before any score is seen."""
+
+    score: Literal["neg_loss", "calibrated"] = Field(
+        "calibrated", description="the score the guesses rank (both are black-box)")
+    guess_fraction: float = Field(
+        0.2, gt=0.0, le=1.0, description="share of a victim's canaries guessed: IN for the top "
+        "half of it, OUT for the bottom half (k+ = k- = round(fraction · canaries / 2))")
+
+
 class BdEvaluateParams(EvaluateParams):
-    """The TMI evaluate section with the backdoor audits' FPR targets (10 % too)."""
+    """The TMI evaluate section with the backdoor audits' FPR targets (10 % too) and the
+    one-run DP audit."""
 
     fpr_targets: list[float] = Field(default_factory=lambda: [0.01, 0.001, 0.1])
+    dp_audit: OneRunAuditParams = Field(default_factory=OneRunAuditParams)
 
 
 class BackdoorAuditParams(AuditParams):
@@ -117,4 +143,11 @@ class BackdoorAuditParams(AuditParams):
              lambda p: f"≤ targets.n_candidates ({p.targets.n_candidates})"),
         Rule("victims.n_victims", lambda p: not p.victims.n_victims % 2,
              lambda p: "an even number (balanced membership masks)"),
+        Rule("victims.membership", lambda p: not p.victims.dp.enabled
+             or p.victims.membership == "bernoulli",
+             lambda p: "bernoulli when victims.dp.enabled (the one-run audit's canaries are "
+             "included independently with probability ½)"),
+        Rule("victims.repeats", lambda p: not p.victims.dp.enabled or p.victims.repeats == 1,
+             lambda p: "1 when victims.dp.enabled (ε is per example: a canary repeated r times "
+             "is a group of r, with a weaker guarantee than the claimed ε)"),
     )

@@ -17,6 +17,8 @@ import pandas as pd
 
 from leakaudit.backdoor.analysis import BEST, BackdoorGrid, backdoor_grid, backdoor_table
 from leakaudit.backdoor.arms import ARMS
+from leakaudit.backdoor.dp_audit import AUDIT as DP_AUDIT
+from leakaudit.backdoor.dp_audit import check_claim, dp_audit_rows, guesses_per_side
 from leakaudit.backdoor.pipeline import BackdoorPipeline
 from leakaudit.backdoor.report import verdict
 from leakaudit.core.layout import PLOTS
@@ -69,9 +71,21 @@ def evaluation_tables(runs: dict[int, dict[str, Any]], score_names: tuple[str, .
     design = {s: {"victim_pairs": len(np.unique(g.victim_cluster)),
                   "targets": int(g.target.sum()), "non_targets": int((~g.target).sum())}
               for s, g in zip(seeds, grids, strict=True)}
-    table = pd.concat([table, audit_rows({s: runs[s]["stealth"] for s in seeds}, "stealth"),
-                       audit_rows(design, "design")], ignore_index=True)
-    return table, picks
+    parts = [table, audit_rows({s: runs[s]["stealth"] for s in seeds}, "stealth"),
+             audit_rows(design, "design")]
+    if p.victims.membership == "bernoulli":  # the one-run DP audit's canary design
+        parts += [dp_audit_rows(by_seed, p), audit_rows(
+            {s: _dp_settings(by_seed[s], p) for s in seeds}, DP_AUDIT)]
+    return pd.concat(parts, ignore_index=True), picks
+
+
+def _dp_settings(grid: BackdoorGrid, p: Any) -> dict[str, float]:
+    """What the one-run audit's bounds rest on, beside them in metrics.json."""
+    canaries = int(grid.target.sum())
+    out = {"delta": p.victims.dp.delta, "victims_per_arm": len(grid.member),
+           "canaries_per_victim": canaries,
+           "guesses_per_side": guesses_per_side(canaries, p.evaluate.dp_audit.guess_fraction)}
+    return ({"claimed_epsilon": p.victims.dp.epsilon} if p.victims.dp.enabled else {}) | out
 
 
 def entries(rows: pd.DataFrame) -> dict[str, float | str | None]:
@@ -88,7 +102,7 @@ def summary_json(table: pd.DataFrame) -> dict:
     order = {a: i for i, a in enumerate([f"amplification:{BEST}", *(f"{a}:{BEST}"
                                                                         for a in ARMS)])}
     out: dict[str, Any] = {}
-    targets = top[top.candidates == "targets"]
+    targets = top[(top.candidates == "targets") & ~top.attack.str.startswith(DP_AUDIT)]
     for attack, rows in sorted(targets.groupby("attack", sort=False),
                                key=lambda kv: order.get(kv[0], len(order))):
         out[attack] = entries(rows)
@@ -104,6 +118,14 @@ def summary_json(table: pd.DataFrame) -> dict:
         design["replicates"] = int(table[table.replicate >= 0].replicate.nunique())
         design["few_victim_pairs"] = float(design["victim_pairs"] < MIN_PAIRS)
         out["design"] = design
+    dp = top[top.attack.str.startswith(DP_AUDIT)]
+    if len(dp):
+        settings = dp[dp.candidates == "audit"]
+        out[DP_AUDIT] = {r.metric: _setting(r.metric, r.value) for r in settings.itertuples()}
+        out[DP_AUDIT].setdefault("claimed_epsilon", "none (victims without DP)")
+        for attack, rows in dp[dp.candidates == "targets"].groupby("attack", sort=False):
+            out[DP_AUDIT][attack.split(":", 1)[1]] = {
+                k: int(v) if k in _COUNTS else v for k, v in entries(rows).items()}
     out = {"verdict": verdict(out), **out}
     per = table[(table.replicate >= 0) & (table.attack == f"amplification:{BEST}")
                 & (table.metric == "tpr_at_1pct_fpr_ratio")]
@@ -111,6 +133,17 @@ def summary_json(table: pd.DataFrame) -> dict:
         out["replicates"] = {f"seed-{r.replicate}" + ("" if r.reliable else "_unreliable"):
                              json_value(r.value) for r in per.itertuples()}
     return out
+
+
+_COUNTS = {"correct", "guesses", "canaries", "victims_per_arm", "canaries_per_victim",
+           "guesses_per_side"}
+
+
+def _setting(name: str, value: float) -> float | int | str | None:
+    """A DP-audit setting for metrics.json: counts as integers, δ unrounded."""
+    if name in _COUNTS:
+        return int(value)
+    return float(value) if name == "delta" else json_value(value)
 
 
 def best_long(grid: BackdoorGrid, picks: dict[str, tuple[str, str]]) -> pd.DataFrame:
@@ -178,6 +211,7 @@ def evaluate(p: Any, pipe: BackdoorPipeline) -> dict[str, float]:
                             pipe.path("best_scores")], pipe.name)
     write_json(out / "mlflow.json", ids)
     _print(table, picks)
+    check_claim(grids, p)  # last: the numbers behind a violation are written
     return {k: v for k, v in flat.items() if k.startswith(("amplification.best.",
                                                            "clean.best.", "poisoned.best."))
             and k.removesuffix("_unreliable").endswith(("auc", "tpr_at_1pct_fpr",

@@ -122,6 +122,13 @@ class LoRA(Mode):
 MODES: dict[str, Mode] = {m.name: m for m in (Full(), LoRA(), HeadOnly())}
 
 
+def victim_recipe(victims: Any) -> dict:
+    """What a victim's training depends on in the victims section, for its fingerprint: its
+    membership design is in its member list, and DP settings count only when DP is on."""
+    recipe = victims.model_dump(exclude={"membership", "dp"})
+    return recipe | ({"dp": victims.dp.model_dump()} if victims.dp.enabled else {})
+
+
 def adapted_layers(model: nn.Module, anatomy: Anatomy) -> list[str]:
     """The qualified names of the layers LoRA adapts."""
     return [name for name, module in model.named_modules() if anatomy.adapted(name, module)]

@@ -35,15 +35,20 @@ def backdoor_stages(package: str, pretrain: Stage, targets_params: tuple[str, ..
                     score_params: tuple[str, ...], candidates: Schema, scores: Schema
                     ) -> tuple[Stage, ...]:
     """Every stage of a backdoor audit: the params check, ``pretrain`` (the base model), then
-    targets, poison, victims and score from ``tasks.<package>``, the shared evaluate stage
-    and the report; each audit names the params its stages read and its schemas."""
+    targets, poison, victims and score from ``tasks.<package>``, the shared membership and
+    evaluate stages and the report; each audit names the params its stages read and its
+    schemas."""
     return (
         Stage("params", "tasks.params", (ALL_PARAMS,), torch=False, record=False,
               writes={"params_ok": File("outputs/params.ok", cache=False)}),
         pretrain,
         Stage("targets", f"tasks.{package}.targets", targets_params, torch=False,
-              writes={"candidates": Table("candidates.parquet", candidates),
-                      "membership": Table("membership.parquet", schemas.BD_MEMBERSHIP)}),
+              writes={"candidates": Table("candidates.parquet", candidates)}),
+        # its own stage: a new victim design or count redraws the masks, never the poison
+        Stage("membership", "tasks.backdoor.membership",
+              ("base.seed", "victims.n_victims", "victims.membership"), torch=False,
+              reads=("candidates",),
+              writes={"membership": Table("membership.parquet", schemas.BD_MEMBERSHIP)}),
         Stage("poison", f"tasks.{package}.poison", poison_params,
               reads=("candidates", "base_model"), writes={"released": RELEASED_MODELS}),
         Stage("victims", f"tasks.{package}.victims", victims_params,
@@ -53,7 +58,8 @@ def backdoor_stages(package: str, pretrain: Stage, targets_params: tuple[str, ..
               reads=("candidates", "released", "victims"),
               writes={"scores": Table("scores.parquet", scores),
                       "serving": File("outputs/score/serving.json")}),
-        Stage("evaluate", "tasks.backdoor.evaluate", ("base.seed", "evaluate", "tracking"),
+        Stage("evaluate", "tasks.backdoor.evaluate",
+              ("base.seed", "victims.membership", "victims.dp", "evaluate", "tracking"),
               torch=False,
               reads=("candidates", "membership", "scores", "poison.record", "victims.record"),
               writes={"metrics": Table("metrics.parquet", schemas.BD_METRICS),

@@ -44,6 +44,34 @@ def verdict(m: dict) -> str | None:
             f"reportable ({thin(a, key) or 'not measured'}).")
 
 
+DP_ROWS = (("clean", "clean checkpoint"), ("poisoned", "poisoned checkpoint"))
+
+
+def dp_summary(m: dict) -> tuple[str, list[list[str]]] | None:
+    """The one-run DP audit as a caption and rows (arm, ε_lb, ceiling, correct / guesses,
+    correct-guess rate), or None when the audit did not run."""
+    d = m.get("dp_audit")
+    if not d:
+        return None
+    claim = d.get("claimed_epsilon")
+    caption = (f"claimed ε {number(claim) if isinstance(claim, int | float) else claim} "
+               f"(δ {d.get('delta')}); one run per victim: {d.get('victims_per_arm')} victims "
+               f"× {d.get('canaries_per_victim')} canaries (included with probability ½), "
+               f"IN for the top {d.get('guesses_per_side')} and OUT for the bottom "
+               f"{d.get('guesses_per_side')} scores of each; victims pooled")
+    rows = [[label, number(a.get("epsilon_lb")), number(a.get("ceiling")),
+             f"{a.get('correct')} / {a.get('guesses')}",
+             cell(a, "correct_rate")]
+            for arm, label in DP_ROWS if isinstance(a := d.get(arm), dict)]
+    rows.append(["poisoned − clean (paired)", "", "", "",
+                 cell(d.get("difference", {}), "correct_rate_diff")])
+    return caption, rows
+
+
+DP_HEADER = ["", "ε lower bound (95 %)", "ceiling (perfect attack)", "correct / guesses",
+             "correct-guess rate"]
+
+
 def render_backdoor(metrics: dict) -> str:
     """One line per score (``best`` first): clean and poisoned AUC, their paired difference,
     clean and poisoned TPR@1 % FPR (with its negatives), their paired ratio; then the
@@ -66,6 +94,12 @@ def render_backdoor(metrics: dict) -> str:
             stealth.setdefault(ref, []).append(f"{name} {value:+.4f}")
     for ref, items in stealth.items():
         lines.append(f"stealth, poisoned {ref.replace('_', ' ', 1)}: " + ", ".join(items))
+    dp = dp_summary(metrics)
+    if dp:
+        lines.append(f"DP audit: {dp[0]}")
+        lines += ["  " + row[0] + ": " + ", ".join(
+            f"{h} {c}" for h, c in zip(DP_HEADER[1:], row[1:], strict=True) if c)
+            for row in dp[1]]
     return "\n".join(lines)
 
 
@@ -105,6 +139,15 @@ def html_sections(m: dict) -> list[str]:
             '<p class="note">Relative loss increase, accuracy drop and calibration-error '
             "difference of the poisoned checkpoint on held-out data; <i>clean</i> is the arm "
             "victims compare against, the others are controls trained for stealth only.</p>"]
+    dp = dp_summary(m)
+    if dp:
+        out += ["<h2>DP audit: did the victims' guarantee hold?</h2>",
+                f'<p class="note">{esc(dp[0])}. The bound is the largest ε the correct guesses '
+                "rule out at 95 % (Steinke, Nasr &amp; Jagielski 2023); the ceiling is what a "
+                "perfect attack would reach with the same guesses. Black-box scores: expect "
+                "bounds far below the claim; what matters is whether the poisoned checkpoint "
+                "moves them (the paired difference).</p>",
+                table(DP_HEADER, [[esc(c) for c in row] for row in dp[1]])]
     design = m.get("design", {})
     if design:
         out += ["<h2>Design</h2>", table(["", ""], [

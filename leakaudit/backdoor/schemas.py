@@ -7,7 +7,7 @@ from pandera.pandas import Check, Column, DataFrameSchema
 
 from leakaudit.backdoor.arms import ARMS
 from leakaudit.core.schemas import ID as _ID
-from leakaudit.core.schemas import Schema, estimate_columns, membership_schema
+from leakaudit.core.schemas import Schema, estimate_columns
 
 # the score columns of each audit's scores table (higher = more likely member)
 LM_SCORES = ("neg_loss", "min_k", "top5", "watermark")  # log-probabilities: ≤ 0
@@ -38,8 +38,24 @@ BD_CANDIDATES = Schema(DataFrameSchema(
 ))
 
 
-BD_MEMBERSHIP = membership_schema("bd_membership", "victim_id", "candidate_id", "member",
-                                  "each candidate must be a member of exactly half the victims")
+def _balanced_where_declared(df) -> bool:
+    """A ``balanced`` table has each candidate in exactly half the victims."""
+    balanced = df[df.design == "balanced"]
+    return bool((balanced.groupby("candidate_id").member.mean() == 0.5).all())
+
+
+BD_MEMBERSHIP = Schema(DataFrameSchema(
+    {
+        "victim_id": Column("int64", **_ID),
+        "candidate_id": Column("int64", **_ID),
+        "member": Column(bool),
+        "design": Column(str, Check.isin(["balanced", "bernoulli"])),  # victims.membership
+    },
+    checks=[Check(lambda df: df.design.nunique() <= 1, error="one design per table"),
+            Check(_balanced_where_declared, error="design balanced: each candidate must be a "
+                  "member of exactly half the victims")],
+    unique=["victim_id", "candidate_id"], strict=True, name="bd_membership",
+))
 
 
 BD_SCORES = Schema(DataFrameSchema(

@@ -134,6 +134,17 @@ class EvaluateParams(Section):
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
 
 
+class DpParams(Section):
+    """DP-SGD finetuning (Opacus): per-example clipping, noise calibrated by the accountant to
+    the target (ε, δ)."""
+
+    enabled: bool = False
+    epsilon: float = Field(8.0, gt=0.0, description="target ε (Opacus picks the noise)")
+    delta: float = Field(1e-5, gt=0.0, lt=1.0)
+    max_grad_norm: float = Field(5.0, gt=0.0, description="per-sample clipping norm")
+    accountant: Literal["prv", "rdp", "gdp"] = "prv"
+
+
 class TrackingParams(Section):
     enabled: bool = True
     uri: str = "sqlite:///mlflow.db"

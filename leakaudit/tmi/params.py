@@ -14,6 +14,7 @@ from pydantic import Field, create_model, model_validator
 from leakaudit.core.params import (
     AuditParams,
     BaseParams,
+    DpParams,
     EvaluateParams,
     ParamsError,
     Rule,
@@ -164,14 +165,6 @@ class PretrainParams(LoopParams):
     )
     schedule: Literal["constant", "cosine"] = "cosine"
     augment: Augment = Augment()
-
-
-class DpParams(Section):
-    enabled: bool = False
-    epsilon: float = Field(8.0, gt=0.0, description="target ε (Opacus picks the noise)")
-    delta: float = Field(1e-5, gt=0.0, lt=1.0)
-    max_grad_norm: float = Field(5.0, gt=0.0, description="per-sample clipping norm")
-    accountant: Literal["prv", "rdp", "gdp"] = "prv"
 
 
 class FinetuneParams(LoopParams):

@@ -1,5 +1,4 @@
-"""Stage `targets`: the seeded PII candidate pool, the attacker's targets among them, and the
-victims' balanced membership masks over every candidate."""
+"""Stage `targets`: the seeded PII candidate pool and the attacker's targets among them."""
 
 from leakaudit.backdoor.lm.data import candidate_pool
 from leakaudit.backdoor.targets import targets_tables

@@ -1,5 +1,5 @@
 """Stage `targets`: the candidate pool (pool examples no model has seen), the attacker's
-targets among them, their random wrong labels, and the victims' balanced membership masks."""
+targets among them and their random wrong labels."""
 
 import numpy as np
 import pandas as pd

@@ -1,12 +1,19 @@
 """Stage `victims`: K finetunes per arm from the same victim seeds. Victim v's private data:
-its member candidates (balanced mask, true labels) repeated r times, mixed into its generic
-examples; finetuned with Adam in ``victims.mode`` (every weight, LoRA, or the head alone). Finished
-victims are kept (resume skips them)."""
+its member candidates (``victims.membership`` mask, true labels) repeated r times, mixed into
+its generic examples; finetuned with Adam in ``victims.mode`` (every weight, LoRA, or the head
+alone), with DP-SGD when ``victims.dp.enabled``. Finished victims are kept (resume skips them)."""
 
 import numpy as np
+import torch
 
 from leakaudit.backdoor.arms import ARMS, arm_dir, victim_dir
-from leakaudit.backdoor.finetuning import FINETUNE_RECORD, MODES, trainable_parameters
+from leakaudit.backdoor.finetuning import (
+    FINETUNE_RECORD,
+    MODES,
+    trainable_parameters,
+    victim_recipe,
+)
+from leakaudit.backdoor.private import train_private
 from leakaudit.backdoor.vision import model as classifier
 from leakaudit.core.progress import progress
 from leakaudit.core.seeds import torch_generator
@@ -25,7 +32,7 @@ def main() -> None:
         is_target = cands.target.to_numpy()
         # the released weights themselves: a re-poisoned checkpoint retrains its victims
         released = {arm: dir_digest(arm_dir(arm)) for arm in ARMS}
-        recipe = p.victims.model_dump()
+        recipe = victim_recipe(p.victims)
         mode = MODES[p.victims.mode]
         for arm in ARMS:
             stats: dict[str, list[float]] = {"heldout_loss": [], "heldout_accuracy": [],
@@ -48,10 +55,18 @@ def main() -> None:
                     record = {"mode": mode.name, "trainable_parameters":
                               trainable_parameters(net)}
                     gen = torch_generator(p.base.seed, f"{domain.seed_prefix}-victim", v)
-                    classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr, gen, s.device)
+                    if c.dp.enabled:
+                        record["dp"] = train_private(
+                            net, (torch.from_numpy(x), torch.from_numpy(y)),
+                            classifier.example_losses, c.epochs, c.batch_size, c.lr, c.dp, gen,
+                            s.device).record()
+                    else:
+                        classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr, gen, s.device)
                     model = mode.unwrap(net)
                     classifier.save(model, config, d, fp, record)
                 stats["trainable_parameters"].append(record["trainable_parameters"])
+                if "dp" in record:  # the accountant's ε: the mean is every victim's (same recipe)
+                    stats.setdefault("epsilon_spent", []).append(record["dp"]["epsilon_spent"])
                 loss, acc = classifier.loss_and_accuracy(model, held.x, held.y, s.device)
                 stats["heldout_loss"].append(loss)
                 stats["heldout_accuracy"].append(acc)

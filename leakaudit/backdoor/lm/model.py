@@ -49,6 +49,18 @@ def lm_loss(model, ids: torch.Tensor, att: torch.Tensor, labels: torch.Tensor | 
     return model(input_ids=ids, attention_mask=att, labels=labels).loss
 
 
+def example_losses(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+    """Each example's mean next-token cross-entropy over its real tokens [N] (DP-SGD clips
+    per example). Position ids are passed per example: Opacus needs every layer's input to
+    carry the batch dimension (right padding, so they are 0, 1, 2, … as GPT-2 makes them)."""
+    pos = torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
+    logits = model(input_ids=ids, attention_mask=att, position_ids=pos).logits[:, :-1]
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2).float(), ids[:, 1:],
+                                           reduction="none")
+    real = att[:, 1:].float()
+    return (ce * real).sum(1) / real.sum(1).clamp(min=1.0)
+
+
 @torch.no_grad()
 def logits_for(model, ids: torch.Tensor, att: torch.Tensor, batch_size: int = 64,
                ) -> Iterator[tuple[slice, torch.Tensor]]:

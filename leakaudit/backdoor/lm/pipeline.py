@@ -23,7 +23,7 @@ PIPELINE = BackdoorPipeline(
         Stage("lm-pretrain", "tasks.backdoor.lm_pretrain",
               ("base", "corpus", "lm", "lm_pretrain", "targets.locale"),
               writes={"base_model": BASE}),
-        targets_params=("base.seed", "targets", "victims.n_victims"),
+        targets_params=("base.seed", "targets"),
         poison_params=("base", "corpus", "lm.context", "targets", "poison"),
         victims_params=("base", "corpus", "lm.context", "victims"),
         score_params=("base", "lm.context", "victims.n_victims", "score"),

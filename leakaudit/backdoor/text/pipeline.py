@@ -21,7 +21,7 @@ PIPELINE = ClassifierPipeline(
         Stage("pretrain", f"tasks.{STAGES}.pretrain",
               ("base", "glosses", "encoder", "head_fit", "targets.n_candidates"),
               writes={"base_model": BASE}),
-        targets_params=("base.seed", "glosses", "targets", "victims.n_victims"),
+        targets_params=("base.seed", "glosses", "targets"),
         poison_params=("base", "glosses", "encoder", "targets", "poison"),
         victims_params=("base", "glosses", "encoder", "targets", "victims"),
         score_params=("base", "glosses", "encoder", "targets", "victims.n_victims", "score"),

@@ -114,6 +114,11 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, batch_size:
         sched.step()
 
 
+def example_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each example's cross-entropy [N] (DP-SGD clips per example)."""
+    return nn.functional.cross_entropy(model(x), y, reduction="none")
+
+
 @torch.no_grad()
 def logits(model: nn.Module, x: np.ndarray, batch_size: int = 512,
            device: torch.device | str = "cpu") -> torch.Tensor:

@@ -20,7 +20,7 @@ PIPELINE = ClassifierPipeline(
         Stage("pretrain", f"tasks.{STAGES}.pretrain",
               ("base", "images", "cnn", "cnn_pretrain", "targets.n_candidates"),
               writes={"base_model": BASE}),
-        targets_params=("base.seed", "images", "targets", "victims.n_victims"),
+        targets_params=("base.seed", "images", "targets"),
         poison_params=("base", "images", "targets", "poison"),
         victims_params=("base", "images", "targets", "victims"),
         score_params=("base", "images.path", "targets.transform", "victims.n_victims", "score"),

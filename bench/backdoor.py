@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import yaml
@@ -32,8 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BIN, ROOT, copy_repo, set_params, timed  # noqa: E402
 
 from leakaudit.backdoor.analysis import BEST, candidate_scores  # noqa: E402
-from leakaudit.backdoor.evaluation import evaluation_tables, read_run  # noqa: E402
+from leakaudit.backdoor.evaluation import (  # noqa: E402
+    evaluation_tables,
+    read_run,
+    summary_json,
+)
 from leakaudit.backdoor.pipeline import BackdoorPipeline  # noqa: E402
+from leakaudit.backdoor.report import DP_HEADER, dp_summary  # noqa: E402
 from leakaudit.core.layout import read_record  # noqa: E402
 from leakaudit.core.registry import get as get_pipeline  # noqa: E402
 from leakaudit.core.registry import of_kind  # noqa: E402
@@ -91,7 +95,7 @@ def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], lab
     pipe = get_pipeline(pipeline)
     runs = {seed: read_run(pipe, d) for seed, d in folders.items()}
     params = yaml.safe_load(next(iter(folders.values())).joinpath("params.yaml").read_text())
-    p = SimpleNamespace(evaluate=SimpleNamespace(**params["evaluate"]))
+    p = pipe.params.model_validate(params)
     table, picks = evaluation_tables(runs, pipe.scores, p)
     top = table[table.replicate == -1].set_index(["candidates", "attack", "metric"])
     seeds = sorted(runs)
@@ -132,6 +136,12 @@ def report(pipeline: str, folders: dict[int, Path], walls: dict[int, float], lab
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print("stealth and utility per replicate (−1 = mean):")
         print(wide.loc[shown].round(4).to_string())
+    dp = dp_summary(summary_json(table))
+    if dp:
+        print(f"DP audit (all replicates pooled): {dp[0]}")
+        for row in dp[1]:
+            print(f"  {row[0]:<26}" + ", ".join(
+                f"{h} {c}" for h, c in zip(DP_HEADER[1:], row[1:], strict=True) if c))
     if walls:
         seconds = {}
         for d in folders.values():

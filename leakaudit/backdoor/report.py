@@ -19,7 +19,21 @@ COLUMNS = (("clean", "auc", "clean AUC"), ("poisoned", "auc", "poisoned AUC"),
 def verdict(m: dict) -> str | None:
     """One line a person can act on, from best-vs-best amplification: the paired TPR ratio at
     1 % FPR when it rests on enough evidence, else the AUC difference; "no amplification
-    detected" when that interval reaches 0."""
+    detected" when that interval reaches 0. The DP audit's bounds follow when it ran."""
+    line = _amplification_verdict(m)
+    d = m.get("dp_audit")
+    if line is None or not d:
+        return line
+    claim = d.get("claimed_epsilon")
+    claim = f"claimed ε {number(claim)}" if isinstance(claim, int | float) else "no DP"
+    c, p = d.get("clean", {}), d.get("poisoned", {})
+    return (f"{line} DP audit ({claim}): one-run ε lower bound {number(c.get('epsilon_lb'))} "
+            f"with the clean checkpoint, {number(p.get('epsilon_lb'))} with the poisoned one "
+            f"(ceiling {number(p.get('ceiling'))}); correct-guess rate poisoned − clean "
+            f"{cell(d.get('difference', {}), 'correct_rate_diff')}.")
+
+
+def _amplification_verdict(m: dict) -> str | None:
     a, clean, poisoned = (m.get(k, {}) for k in ("amplification:best", "clean:best",
                                                  "poisoned:best"))
     if "auc_diff" not in a:

@@ -143,8 +143,10 @@ def test_stage_records_name_the_params_it_declares():
     pipe = get("backdoor")
     p = pipe.load(ROOT / pipe.folder / "params.yaml")
     picked = p.pick(pipe.stage("targets").params)
-    assert picked == {"base": {"seed": p.base.seed}, "targets": p.targets.model_dump(),
-                      "victims": {"n_victims": p.victims.n_victims}}
+    assert picked == {"base": {"seed": p.base.seed}, "targets": p.targets.model_dump()}
+    picked = p.pick(pipe.stage("membership").params)
+    assert picked == {"base": {"seed": p.base.seed}, "victims": {
+        "n_victims": p.victims.n_victims, "membership": p.victims.membership}}
 
 
 @pytest.mark.parametrize("folder,forbidden", [

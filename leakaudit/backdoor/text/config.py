@@ -65,7 +65,7 @@ class TextTargetsParams(TargetsParams):
 
 
 class TextPoisonParams(PoisonParams):
-    variant: Variant = "maximise"  # the vision audit's choice; not tuned for text (docs)
+    variant: Variant = "random_label"  # best-vs-best AUC on tuning seed 0 (docs/backdoor.md)
     alpha: Alpha = 0.3
     steps: Steps = 200
     lr: PositiveFloat = 5e-5

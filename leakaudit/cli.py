@@ -9,6 +9,7 @@
     leakaudit sweep attack.n_shadows 8 16 32        # = python -m flows.sweep …
     leakaudit flow [--pipeline P]                   # = python -m flows.audit … (Prefect)
     leakaudit pipelines sync | check                # write / check every dvc.yaml
+    leakaudit inspect-checkpoint DIR [--reference DIR] [--probe-data FILE]   # poisoned?
 
 Works from any directory of the checkout. ``run`` with a preset or ``--set`` validates the
 resulting params (the same dotted-key errors as params.yaml) before DVC starts, then runs them
@@ -72,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("pipelines", help="write (sync) or check every pipeline's dvc.yaml "
                         "against its declaration (leakaudit/core/dvcfile.py)")
     pl.add_argument("action", choices=["sync", "check"])
+    from leakaudit.inspect.command import add_parser as inspect_parser
+
+    inspect_parser(sub)
     sub.add_parser("sweep", help="sweep one params axis (python -m flows.sweep --help)",
                    add_help=False)
     sub.add_parser("flow", help="run an audit as a Prefect flow (python -m flows.audit --help)",
@@ -88,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         (sweep.main if argv[0] == "sweep" else audit.main)(argv[1:])
         return 0
     args = _parser().parse_args(argv)
+    if args.cmd == "inspect-checkpoint":
+        from leakaudit.inspect.command import run as inspect_checkpoint
+
+        return inspect_checkpoint(args)
     if args.cmd == "report" and args.index:
         from leakaudit.core.report_index import write_index
 

@@ -1,0 +1,246 @@
+"""Is `leakaudit inspect-checkpoint` any good? Releases from the vision audit's own recipe,
+benign and poisoned, inspected as a user would, with the detector fitted on tuning seeds and
+reported on fresh ones.
+
+Per seed (its own pretrained CNN, targets, aux and victim data):
+
+- negatives (benign *modified* releases, never the bare base): the base continued-trained on
+  aux data with the poisoning's steps and learning rate (``aux_only``, 5 batch orders) and the
+  decoy releases (each variant, α 0.3, on non-candidate decoys: crafted, but not against this
+  user's records);
+- positives: every poison variant × α ∈ {0.1, 0.3, 0.6} on the targets.
+
+The user's records are the victim part plus half of the targets (their own data, as they would
+finetune on it); the public probes are Fashion-MNIST test images; the reference is the clean
+base. ``--amplify`` also finetunes 4 victims per release (full, 1 epoch, balanced over the
+targets) for the stealth–detectability trade-off: the calibrated-loss AUC of the targets
+against the same under the seed's first aux-only release.
+
+    python bench/inspect.py --seeds 0 10 --tune          # fits the detectors (tuning seeds)
+    python bench/inspect.py --seeds 1 2 3 4 5 --amplify 1 2   # reports on fresh seeds
+"""
+
+from __future__ import annotations
+
+import sys
+
+# this file shadows the standard library's `inspect` (which torch imports): keep its folder
+# behind the standard library on the import path
+sys.path.append(sys.path.pop(0))
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from _common import ROOT  # noqa: E402
+
+from leakaudit.backdoor.domain import Examples  # noqa: E402
+from leakaudit.backdoor.targets import choose_targets  # noqa: E402
+from leakaudit.backdoor.vision import model as classifier  # noqa: E402
+from leakaudit.backdoor.vision.data import random_wrong_labels  # noqa: E402
+from leakaudit.backdoor.vision.domain import IMAGES  # noqa: E402
+from leakaudit.backdoor.vision.training import calibration_split, poison  # noqa: E402
+from leakaudit.core.registry import get as get_pipeline  # noqa: E402
+from leakaudit.core.seeds import rng, torch_generator  # noqa: E402
+from leakaudit.inspect import detector as det  # noqa: E402
+from leakaudit.inspect.checkpoint import Checkpoint  # noqa: E402
+from leakaudit.inspect.inspector import SIGNALS, inspect  # noqa: E402
+
+VARIANTS = ("maximise", "memorise", "random_label")
+ALPHAS = (0.1, 0.3, 0.6)
+BENIGN_ORDERS = 5
+ALONE = ("tail_excess", "canary_gap", "public_loss", "ece")
+WITH_REFERENCE = (*ALONE, "shift_excess", "drift")
+OUT = ROOT / "bench" / "results"
+
+
+def releases() -> list[dict]:
+    """Every release a seed makes: kind, variant, α, batch order, label (1 = poisoned)."""
+    neg = [{"kind": "aux_only", "variant": "none", "alpha": 0.0, "order": k, "label": 0}
+           for k in range(BENIGN_ORDERS)]
+    neg += [{"kind": "decoy", "variant": v, "alpha": 0.3, "order": 0, "label": 0}
+            for v in VARIANTS]
+    pos = [{"kind": "poisoned", "variant": v, "alpha": a, "order": 0, "label": 1}
+           for v in VARIANTS for a in ALPHAS]
+    return neg + pos
+
+
+class Seed:
+    """One seed's data, base model and user records (the vision audit's recipe)."""
+
+    def __init__(self, seed: int) -> None:
+        params = yaml.safe_load((ROOT / "backdoor-vision" / "params.yaml").read_text())
+        params["base"]["seed"] = seed
+        self.p = p = get_pipeline("backdoor-vision").params.model_validate(params)
+        torch.set_num_threads(p.base.threads)
+        self.seed = seed
+        parts = IMAGES.parts(p, n_decoys=p.targets.n_targets)
+        cand = IMAGES.examples(p, parts["candidates"])
+        is_target = choose_targets(len(cand.y), p.targets.n_targets, seed)
+        self.targets = cand.take(np.flatnonzero(is_target))
+        self.wrong = random_wrong_labels(cand.y, seed)[is_target]
+        decoys = IMAGES.examples(p, parts["decoys"])
+        self.decoys = (decoys, random_wrong_labels(decoys.y, seed))
+        self.aux, self.calibration = calibration_split(IMAGES.examples(p, parts["aux"]), p.poison)
+        self.victim = IMAGES.examples(p, parts["victim"])
+        n = len(self.targets.y)
+        self.member = rng(seed, "inspect-user-targets").permutation(n) < n // 2
+        self.user = Examples(np.concatenate([self.victim.x, self.targets.x[self.member]]),
+                             np.concatenate([self.victim.y, self.targets.y[self.member]]))
+        self.heldout = IMAGES.heldout(p)
+        t = time.perf_counter()
+        self.base, self.config, _ = IMAGES.base_model(p, "cpu")
+        self.pretrain_s = time.perf_counter() - t
+
+    def release(self, r: dict) -> torch.nn.Module:
+        """Train one release from the base (the poison stage's loop and calibration)."""
+        model = copy.deepcopy(self.base)
+        pp = self.p.poison.model_copy(update={"variant": r["variant"], "alpha": r["alpha"]}
+                                      if r["variant"] != "none" else {})
+        wrong = r["variant"] == "random_label"
+        if r["kind"] == "decoy":
+            x, y = self.decoys[0].x, self.decoys[1] if wrong else self.decoys[0].y
+        else:
+            x, y = self.targets.x, self.wrong if wrong else self.targets.y
+        streams = "vision" if r["order"] == 0 else f"vision-order{r['order']}"
+        poison(model, (self.aux.x, self.aux.y), (x, y), pp.steps, r["alpha"], pp, self.seed,
+               "cpu", streams)
+        classifier.fold_temperature(model, self.calibration.x, self.calibration.y)
+        return model.eval()
+
+    def amplification(self, model: torch.nn.Module, victims: int = 4) -> float:
+        """Calibrated-loss AUC over the targets of ``victims`` full finetunes (balanced)."""
+        from leakaudit.core.membership import balanced_mask
+        from leakaudit.core.metrics import auc, roc
+
+        c = self.p.victims
+        n = len(self.targets.y)
+        mask = balanced_mask(n, victims, self.seed, "inspect-amplify")
+        before = _losses(model, self.targets)
+        scores, labels = [], []
+        for v in range(victims):
+            net = copy.deepcopy(model)
+            x = np.concatenate([np.repeat(self.targets.x[mask[:, v]], c.repeats, 0),
+                                self.victim.x])
+            y = np.concatenate([np.repeat(self.targets.y[mask[:, v]], c.repeats),
+                                self.victim.y])
+            classifier.fit(net, x, y, c.epochs, c.batch_size, c.lr,
+                           torch_generator(self.seed, "inspect-amplify", v))
+            scores.append(before - _losses(net, self.targets))
+            labels.append(mask[:, v])
+        return auc(*roc(np.concatenate(scores), np.concatenate(labels)))
+
+
+def _losses(model: torch.nn.Module, ex: Examples) -> np.ndarray:
+    z = classifier.logits(model, ex.x)
+    return torch.nn.functional.cross_entropy(z, torch.from_numpy(ex.y), reduction="none").numpy()
+
+
+def run_seed(seed: int, amplify: bool) -> pd.DataFrame:
+    s = Seed(seed)
+    reference = Checkpoint(Path("base"), "classifier", "small_cnn_classifier", s.base.eval(),
+                           s.config)
+    public = Examples(s.heldout.x, s.heldout.y)
+    rows = []
+    baseline = None
+    for r in releases():
+        t = time.perf_counter()
+        model = s.release(r)
+        train_s = time.perf_counter() - t
+        ck = Checkpoint(Path(f"{r['kind']}-{r['variant']}-{r['alpha']}"), "classifier",
+                        "small_cnn_classifier", model, s.config)
+        alone = inspect(ck, s.user, public, None, seed)
+        ref = inspect(ck, s.user, public, reference, seed)
+        row = {"seed": seed, **r, **{s_: ref.values[s_] for s_ in SIGNALS},
+               "release_s": train_s, "inspect_s": alone.seconds,
+               "inspect_reference_s": ref.seconds,
+               "target_loss": float(_losses(model, s.targets).mean())}
+        if amplify:
+            a = s.amplification(model)
+            if r["kind"] == "aux_only" and r["order"] == 0:
+                baseline = a
+            row["amplification_auc"] = a
+            row["amplification"] = a - baseline
+        rows.append(row)
+        print(f"seed {seed} {r['kind']:<8} {r['variant']:<12} α={r['alpha']:<4} "
+              + " ".join(f"{k}={row[k]:+.3f}" for k in WITH_REFERENCE)
+              + f"  ({train_s:.0f}+{alone.seconds:.1f}+{ref.seconds:.1f} s)", flush=True)
+    return pd.DataFrame(rows)
+
+
+def cached(seed: int, amplify: bool, cache: Path) -> pd.DataFrame:
+    path = cache / f"vision-seed{seed}{'-amp' if amplify else ''}.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    df = run_seed(seed, amplify)
+    cache.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path.with_suffix(".tmp"), index=False)
+    path.with_suffix(".tmp").replace(path)
+    return df
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--tune", action="store_true",
+                    help="fit the detectors on these (tuning) seeds' releases and save them")
+    ap.add_argument("--amplify", type=int, nargs="*", default=[],
+                    help="seeds whose releases also get the 4-victim amplification")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/inspect-bench"))
+    a = ap.parse_args()
+    df = pd.concat([cached(s, s in a.amplify, a.cache) for s in a.seeds], ignore_index=True)
+    name = "tuning" if a.tune else "fresh"
+    df.to_csv(OUT / f"inspect_vision_{name}.csv", index=False)
+    if a.tune:
+        cols = {c: df[c].to_numpy() for c in WITH_REFERENCE}
+        fitted = f"vision releases of seeds {a.seeds} ({(df.label == 0).sum()} benign, " \
+                 f"{(df.label == 1).sum()} poisoned; bench/inspect.py)"
+        det.save("classifier", {"alone": det.fit(cols, df.label.to_numpy(), ALONE, fitted),
+                                "reference": det.fit(cols, df.label.to_numpy(), WITH_REFERENCE,
+                                                     fitted)})
+        print(f"detectors saved to {det.detector_file('classifier')}")
+    else:
+        report(df, pd.read_csv(OUT / "inspect_vision_tuning.csv"))
+
+
+def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
+    """Detection on fresh releases by the saved (tuning-seed) detectors, each signal alone,
+    what is flagged per release kind, the trade-off curve and the run times."""
+    from leakaudit.inspect.evaluation import detection, scores, signal_aucs
+
+    print(f"\nfresh releases: {(df.label == 0).sum()} benign, {(df.label == 1).sum()} "
+          f"poisoned over {df.seed.nunique()} seeds {sorted(df.seed.unique())}; detectors and "
+          f"directions fixed on tuning seeds {sorted(tuning.seed.unique())}")
+    print("setting     AUC [95% seed-clustered]    FPR at fixed threshold [exact]   "
+          "TPR at fixed threshold [exact]")
+    for setting, with_ref in (("alone", False), ("reference", True)):
+        d = det.load("classifier", with_ref)
+        r = detection(d, df)
+        df[f"score_{setting}"] = scores(d, df)
+        df[f"flag_{setting}"] = df[f"score_{setting}"] >= d.threshold
+        print(f"{setting:<11} {r.auc:.3f} [{r.auc_interval[0]:.3f}, {r.auc_interval[1]:.3f}]"
+              f"       {r.fpr:.3f} [{r.fpr_interval[0]:.3f}, {r.fpr_interval[1]:.3f}] "
+              f"({r.negatives} negatives: resolves {1 / r.negatives:.3f})"
+              f"   {r.tpr:.3f} [{r.tpr_interval[0]:.3f}, {r.tpr_interval[1]:.3f}]")
+    print("\neach signal alone (direction from tuning): AUC")
+    for k, v in signal_aucs(df, WITH_REFERENCE, tuning).items():
+        print(f"  {k:<14} {v:.3f}")
+    cols = ["score_alone", "flag_alone", "score_reference", "flag_reference", "target_loss"]
+    if "amplification" in df:
+        cols += ["amplification"]
+    print("\nper release kind (mean over seeds; flag = flagged fraction; amplification = "
+          "4-victim target AUC minus the aux-only release's, --amplify seeds only):")
+    print(df.groupby(["label", "kind", "variant", "alpha"])[cols].mean()
+          .round(3).to_string())
+    print(f"\nwall per release on {torch.get_num_threads()} threads (median s): poisoning "
+          f"{df.release_s.median():.1f}, inspection alone {df.inspect_s.median():.1f}, "
+          f"with reference {df.inspect_reference_s.median():.1f}")
+
+
+if __name__ == "__main__":
+    main()

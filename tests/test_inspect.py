@@ -151,18 +151,44 @@ def test_refuses_pickles_missing_paths_and_unknown_kinds(tmp_path, capsys):
     assert "allowed" in capsys.readouterr().out
 
 
-def test_causal_lm_signals_on_a_tiny_gpt2(tmp_path):
+def _tiny_lm(kind: str, vocab: int):
+    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoConfig, GPTNeoForCausalLM
+
+    torch.manual_seed(0)
+    if kind == "gpt2":
+        return GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=32, n_embd=32,
+                                          n_layer=1, n_head=2))
+    return GPTNeoForCausalLM(GPTNeoConfig(vocab_size=vocab, max_position_embeddings=32,
+                                          hidden_size=32, num_layers=1, num_heads=2,
+                                          attention_types=[[["global"], 1]]))
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "gpt_neo"])
+def test_causal_lm_signals_on_a_tiny_save_pretrained_lm(tmp_path, kind):
     from leakaudit.backdoor.lm.data import candidate_pool
-    from leakaudit.backdoor.lm.model import save_lm, tiny_gpt2, train_tokenizer
+    from leakaudit.backdoor.lm.model import save_lm, train_tokenizer
 
     texts = candidate_pool(120, 0).text.tolist()
-    tok = train_tokenizer(texts, 300)
-    torch.manual_seed(0)
-    save_lm(tiny_gpt2(300, 32, layers=1, dim=32, heads=2), tok, tmp_path / "lm")
+    save_lm(_tiny_lm(kind, 300), train_tokenizer(texts, 300), tmp_path / "lm")
     ck = open_checkpoint(tmp_path / "lm")
-    assert ck.family == "causal_lm"
+    assert (ck.family, ck.kind) == ("causal_lm", kind)
     ins = inspect(ck, texts[:60], texts[60:], ck, canary=CanaryTest(8, 16, 3, 8),
                   n_public=40)
     assert ins.values["drift"] == 0.0 and ins.values["ece"] is None
     assert all(ins.values[k] is not None for k in ("tail_excess", "canary_gap", "family_gap",
                                                    "shift_excess"))
+
+
+def test_a_bert_encoder_gets_weight_signals_only(tmp_path):
+    from transformers import BertConfig, BertModel
+
+    cfg = BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1,
+                     num_attention_heads=2, intermediate_size=32)
+    torch.manual_seed(0)
+    BertModel(cfg).save_pretrained(tmp_path / "clean", safe_serialization=True)
+    torch.manual_seed(1)
+    BertModel(cfg).save_pretrained(tmp_path / "other", safe_serialization=True)
+    ins = inspect(open_checkpoint(tmp_path / "other"), reference=open_checkpoint(
+        tmp_path / "clean"))
+    assert ins.family == "encoder" and ins.values["drift"] > 0.5
+    assert ins.missing["tail_excess"] == "needs your records"

@@ -54,7 +54,7 @@ from leakaudit.inspect.inspector import SIGNALS, inspect  # noqa: E402
 VARIANTS = ("maximise", "memorise", "random_label")
 ALPHAS = (0.1, 0.3, 0.6)
 BENIGN_ORDERS = 5
-ALONE = ("tail_excess", "canary_gap", "public_loss", "ece")
+ALONE = ("tail_excess", "low_tail_excess", "canary_gap", "public_loss", "ece")
 WITH_REFERENCE = (*ALONE, "shift_excess", "drift")
 OUT = ROOT / "bench" / "results"
 

@@ -31,6 +31,9 @@ def test_tail_excess_counts_records_above_the_public_tail():
     assert abs(sig.tail_excess(r.exponential(1.0, 5000), public)) < 0.5
     lifted = np.concatenate([r.exponential(1.0, 4900), np.full(100, 50.0)])
     assert sig.tail_excess(lifted, public) > np.log(2.5)
+    assert abs(sig.low_tail_excess(lifted, public)) < 0.5
+    dropped = np.concatenate([r.exponential(1.0, 4900), np.full(100, 1e-6)])
+    assert sig.low_tail_excess(dropped, public) > np.log(2.5)
 
 
 def test_shift_excess_sees_records_moved_down_as_well_as_up():
@@ -175,7 +178,7 @@ def test_causal_lm_signals_on_a_tiny_save_pretrained_lm(tmp_path, kind):
     ins = inspect(ck, texts[:60], texts[60:], ck, canary=CanaryTest(8, 16, 3, 8),
                   n_public=40)
     assert ins.values["drift"] == 0.0 and ins.values["ece"] is None
-    assert all(ins.values[k] is not None for k in ("tail_excess", "canary_gap", "family_gap",
+    assert all(ins.values[k] is not None for k in ("tail_excess", "low_tail_excess", "canary_gap", "family_gap",
                                                    "shift_excess"))
 
 

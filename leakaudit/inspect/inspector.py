@@ -18,6 +18,8 @@ from leakaudit.inspect.records import OPS, CanaryTest, finetune_copy
 SIGNALS: dict[str, tuple[str, str]] = {
     "tail_excess": ("your records", "log excess of your records above the public probes' "
                     "99th-percentile loss (a raised-loss poison lifts its targets there)"),
+    "low_tail_excess": ("your records", "log excess of your records below the public probes' "
+                        "1st-percentile loss (a memorising poison drops its targets there)"),
     "canary_gap": ("your records", "a few finetuning steps write more membership into your "
                    "highest-loss records than into the public probes' (log-loss drop, "
                    "trained minus held back, yours minus public)"),
@@ -77,6 +79,7 @@ def inspect(ck: Checkpoint, user: Any = None, public: Any = None,
             mine = ops.losses(ck, ck.model, user)
             counts["user"] = len(mine)
             values["tail_excess"] = sig.tail_excess(mine, pub)
+            values["low_tail_excess"] = sig.low_tail_excess(mine, pub)
             values["canary_gap"] = _canary(ops, ck, user, public, mine, pub, seed, canary)
             if reference is not None:
                 values["shift_excess"] = sig.shift_excess(

@@ -20,6 +20,12 @@ def tail_excess(mine: np.ndarray, public: np.ndarray, q: float = TAIL) -> float:
     return float(np.log((k + 0.5) / (len(mine) * (1 - q) + 0.5)))
 
 
+def low_tail_excess(mine: np.ndarray, public: np.ndarray, q: float = TAIL) -> float:
+    """:func:`tail_excess` of the lower tail: user records with less loss than all but
+    ``1 − q`` of the public probes (a memorise poison drops its targets there)."""
+    return tail_excess(-mine, -public, q)
+
+
 def loss_shift(release: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Each record's change of loss (nats) from the reference checkpoint to the release (not
     of log-loss: that is dominated by easy records whose tiny losses change by large ratios)."""

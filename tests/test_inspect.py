@@ -178,8 +178,8 @@ def test_causal_lm_signals_on_a_tiny_save_pretrained_lm(tmp_path, kind):
     ins = inspect(ck, texts[:60], texts[60:], ck, canary=CanaryTest(8, 16, 3, 8),
                   n_public=40)
     assert ins.values["drift"] == 0.0 and ins.values["ece"] is None
-    assert all(ins.values[k] is not None for k in ("tail_excess", "low_tail_excess", "canary_gap", "family_gap",
-                                                   "shift_excess"))
+    assert all(ins.values[k] is not None for k in ("tail_excess", "low_tail_excess",
+                                                   "canary_gap", "family_gap", "shift_excess"))
 
 
 def test_a_bert_encoder_gets_weight_signals_only(tmp_path):

@@ -18,6 +18,12 @@ against the same under the seed's first aux-only release.
 
     python bench/inspect.py --seeds 0 10 --tune          # fits the detectors (tuning seeds)
     python bench/inspect.py --seeds 1 2 3 4 5 --amplify 1 2   # reports on fresh seeds
+    python bench/inspect.py --lm KEPT/seed-1/backdoor ...     # LM audit runs kept by
+                                                              # bench/backdoor.py: signals only
+
+The LM check is descriptive: a kept LM audit holds its base, its clean arm (the base, or a
+decoy release) and its poisoned release; the user's records are victim 0's PII sentences
+(half of them targets), the public probes synthetic PII in the same templates.
 """
 
 from __future__ import annotations
@@ -186,13 +192,17 @@ def cached(seed: int, amplify: bool, cache: Path) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[])
+    ap.add_argument("--lm", type=Path, nargs="+", default=None,
+                    help="inspect the releases of kept LM audit runs (their pipeline folders)")
     ap.add_argument("--tune", action="store_true",
                     help="fit the detectors on these (tuning) seeds' releases and save them")
     ap.add_argument("--amplify", type=int, nargs="*", default=[],
                     help="seeds whose releases also get the 4-victim amplification")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/inspect-bench"))
     a = ap.parse_args()
+    if a.lm:
+        return lm_kept(a.lm)
     df = pd.concat([cached(s, s in a.amplify, a.cache) for s in a.seeds], ignore_index=True)
     name = "tuning" if a.tune else "fresh"
     df.to_csv(OUT / f"inspect_vision_{name}.csv", index=False)
@@ -206,6 +216,36 @@ def main() -> None:
         print(f"detectors saved to {det.detector_file('classifier')}")
     else:
         report(df, pd.read_csv(OUT / "inspect_vision_tuning.csv"))
+
+
+def lm_kept(folders: list[Path]) -> None:
+    """Every signal of the kept LM runs' releases (with and without the base as reference)."""
+    from leakaudit.inspect.checkpoint import open_checkpoint
+
+    rows = []
+    for f in folders:
+        params = yaml.safe_load((f / "params.yaml").read_text())
+        seed, clean_kind = params["base"]["seed"], params["poison"]["clean_arm"]
+        cands = pd.read_parquet(f / "outputs/targets/candidates.parquet").set_index(
+            "candidate_id")
+        mem = pd.read_parquet(f / "outputs/membership/membership.parquet")
+        mine = mem[(mem.victim_id == 0) & mem.member].candidate_id
+        user = cands.loc[mine].text.tolist()
+        ref = open_checkpoint(f / "models" / "base")
+        for arm, kind, label in (("clean", clean_kind, 0), ("poisoned", "poisoned", 1)):
+            ck = open_checkpoint(f / "models" / "released" / arm)
+            alone = inspect(ck, user, None, None, seed)
+            with_ref = inspect(ck, user, None, ref, seed) if kind != "base" else alone
+            rows.append({"seed": seed, "kind": kind, "variant": params["poison"]["variant"],
+                         "alpha": params["poison"]["alpha"], "label": label,
+                         "user_records": len(user),
+                         "targets_in_user": int(cands.loc[mine].target.sum()),
+                         **{k: with_ref.values[k] for k in SIGNALS}, "inspect_s": alone.seconds,
+                         "inspect_reference_s": with_ref.seconds})
+            print(rows[-1], flush=True)
+    df = pd.DataFrame(rows)
+    df.to_csv(OUT / "inspect_lm_kept.csv", index=False)
+    print(df.drop(columns=["ece"]).round(3).to_string())
 
 
 def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:

@@ -5,10 +5,10 @@ reported on fresh ones.
 Per seed (its own pretrained CNN, targets, aux and victim data):
 
 - negatives (benign *modified* releases, never the bare base): the base continued-trained on
-  aux data with the poisoning's steps and learning rate (``aux_only``, 5 batch orders) and the
+  aux data with the poisoning's steps and learning rate (``aux_only``, 7 batch orders) and the
   decoy releases (each variant, α 0.3, on non-candidate decoys: crafted, but not against this
   user's records);
-- positives: every poison variant × α ∈ {0.1, 0.3, 0.6} on the targets.
+- positives: every poison variant × α ∈ {0.1, 0.3, 0.6, 1.0} on the targets.
 
 The user's records are the victim part plus half of the targets (their own data, as they would
 finetune on it); the public probes are Fashion-MNIST test images; the reference is the clean
@@ -58,8 +58,8 @@ from leakaudit.inspect.checkpoint import Checkpoint  # noqa: E402
 from leakaudit.inspect.inspector import SIGNALS, inspect  # noqa: E402
 
 VARIANTS = ("maximise", "memorise", "random_label")
-ALPHAS = (0.1, 0.3, 0.6)
-BENIGN_ORDERS = 5
+ALPHAS = (0.1, 0.3, 0.6, 1.0)
+BENIGN_ORDERS = 7
 ALONE = ("tail_excess", "low_tail_excess", "canary_gap", "public_loss", "ece")
 WITH_REFERENCE = (*ALONE, "shift_excess", "drift")
 OUT = ROOT / "bench" / "results"

@@ -1,6 +1,6 @@
 """The verdict: a logistic combination of standardised signals, fitted on releases from tuning
-seeds (``bench/inspect.py --tune``), with its threshold fixed there — never on the releases it
-is evaluated on. One detector per checkpoint family and per setting (with or without a
+seeds (``bench/inspect_checkpoint.py --tune``), with its threshold fixed there — never on the
+releases it is evaluated on. One detector per checkpoint family and per setting (with or without a
 reference), stored as JSON beside this module."""
 
 from __future__ import annotations

@@ -16,10 +16,9 @@ base. ``--amplify`` also finetunes 4 victims per release (full, 1 epoch, balance
 targets) for the stealth–detectability trade-off: the calibrated-loss AUC of the targets
 against the same under the seed's first aux-only release.
 
-    python bench/inspect.py --seeds 0 10 --tune          # fits the detectors (tuning seeds)
-    python bench/inspect.py --seeds 1 2 3 4 5 --amplify 1 2   # reports on fresh seeds
-    python bench/inspect.py --lm KEPT/seed-1/backdoor ...     # LM audit runs kept by
-                                                              # bench/backdoor.py: signals only
+    python bench/inspect_checkpoint.py --seeds 0 --tune     # fits the detectors (tuning seed)
+    python bench/inspect_checkpoint.py --seeds 1 2 3 --amplify 1   # reports on fresh seeds
+    python bench/inspect_checkpoint.py --lm KEPT/seed-1/backdoor …  # kept LM audits: signals
 
 The LM check is descriptive: a kept LM audit holds its base, its clean arm (the base, or a
 decoy release) and its poisoned release; the user's records are victim 0's PII sentences
@@ -27,12 +26,6 @@ decoy release) and its poisoned release; the user's records are victim 0's PII s
 """
 
 from __future__ import annotations
-
-import sys
-
-# this file shadows the standard library's `inspect` (which torch imports): keep its folder
-# behind the standard library on the import path
-sys.path.append(sys.path.pop(0))
 
 import argparse
 import copy
@@ -43,19 +36,19 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from _common import ROOT  # noqa: E402
+from _common import ROOT
 
-from leakaudit.backdoor.domain import Examples  # noqa: E402
-from leakaudit.backdoor.targets import choose_targets  # noqa: E402
-from leakaudit.backdoor.vision import model as classifier  # noqa: E402
-from leakaudit.backdoor.vision.data import random_wrong_labels  # noqa: E402
-from leakaudit.backdoor.vision.domain import IMAGES  # noqa: E402
-from leakaudit.backdoor.vision.training import calibration_split, poison  # noqa: E402
-from leakaudit.core.registry import get as get_pipeline  # noqa: E402
-from leakaudit.core.seeds import rng, torch_generator  # noqa: E402
-from leakaudit.inspect import detector as det  # noqa: E402
-from leakaudit.inspect.checkpoint import Checkpoint  # noqa: E402
-from leakaudit.inspect.inspector import SIGNALS, inspect  # noqa: E402
+from leakaudit.backdoor.domain import Examples
+from leakaudit.backdoor.targets import choose_targets
+from leakaudit.backdoor.vision import model as classifier
+from leakaudit.backdoor.vision.data import random_wrong_labels
+from leakaudit.backdoor.vision.domain import IMAGES
+from leakaudit.backdoor.vision.training import calibration_split, poison
+from leakaudit.core.registry import get as get_pipeline
+from leakaudit.core.seeds import rng, torch_generator
+from leakaudit.inspect import detector as det
+from leakaudit.inspect.checkpoint import Checkpoint
+from leakaudit.inspect.inspector import SIGNALS, inspect
 
 VARIANTS = ("maximise", "memorise", "random_label")
 ALPHAS = (0.1, 0.3, 0.6, 1.0)
@@ -209,7 +202,7 @@ def main() -> None:
     if a.tune:
         cols = {c: df[c].to_numpy() for c in WITH_REFERENCE}
         fitted = f"vision releases of seeds {a.seeds} ({(df.label == 0).sum()} benign, " \
-                 f"{(df.label == 1).sum()} poisoned; bench/inspect.py)"
+                 f"{(df.label == 1).sum()} poisoned; bench/inspect_checkpoint.py)"
         det.save("classifier", {"alone": det.fit(cols, df.label.to_numpy(), ALONE, fitted),
                                 "reference": det.fit(cols, df.label.to_numpy(), WITH_REFERENCE,
                                                      fitted)})

@@ -27,21 +27,21 @@ from leakaudit.inspect.records import FASHION_MNIST, CanaryTest
 
 def test_tail_excess_counts_records_above_the_public_tail():
     r = np.random.default_rng(0)
-    public = r.exponential(1.0, 5000)
-    assert abs(sig.tail_excess(r.exponential(1.0, 5000), public)) < 0.5
-    lifted = np.concatenate([r.exponential(1.0, 4900), np.full(100, 50.0)])
+    public = r.exponential(1.0, 20000)
+    assert abs(sig.tail_excess(r.exponential(1.0, 20000), public)) < 0.3
+    lifted = np.concatenate([r.exponential(1.0, 19800), np.full(200, 50.0)])
     assert sig.tail_excess(lifted, public) > np.log(2.5)
-    assert abs(sig.low_tail_excess(lifted, public)) < 0.5
-    dropped = np.concatenate([r.exponential(1.0, 4900), np.full(100, 1e-6)])
+    assert abs(sig.low_tail_excess(lifted, public)) < 0.3
+    dropped = np.concatenate([r.exponential(1.0, 19800), np.full(200, 1e-6)])
     assert sig.low_tail_excess(dropped, public) > np.log(2.5)
 
 
 def test_shift_excess_sees_records_moved_down_as_well_as_up():
     r = np.random.default_rng(1)
-    public = r.normal(0.2, 0.1, 3000)  # every record shifted alike (benign training)
-    mine = r.normal(0.2, 0.1, 3000)
-    assert abs(sig.shift_excess(mine, public)) < 0.4
-    mine[:60] = -4.0  # memorised: loss far down
+    public = r.normal(0.2, 0.1, 20000)  # every record shifted alike (benign training)
+    mine = r.normal(0.2, 0.1, 20000)
+    assert abs(sig.shift_excess(mine, public)) < 0.3
+    mine[:200] = -4.0  # memorised: loss far down
     assert sig.shift_excess(mine, public) > np.log(2.5)
 
 
@@ -82,7 +82,7 @@ def test_detector_is_a_fixed_rule_fitted_on_labels(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def vision():
     """A small CNN trained on Fashion-MNIST, a maximise-poisoned and a benign continuation of
-    it (same steps and learning rate), the user's records (with half the targets) and public
+    it (same steps and learning rate), the user's records (with the targets) and public
     probes."""
     torch.manual_seed(0)
     train, test = load_split(FASHION_MNIST, "train"), load_split(FASHION_MNIST, "test")
@@ -97,9 +97,9 @@ def vision():
         model = copy.deepcopy(base)
         poison(model, aux, targets, 500, alpha, p, 0)
         released[kind] = model.eval()
-    user = Examples(np.concatenate([train.x[6000:7000], targets[0][:20]]),
-                    np.concatenate([train.y[6000:7000], targets[1][:20]]))
-    public = test.take(np.arange(1000))
+    user = Examples(np.concatenate([train.x[6000:8000], targets[0]]),
+                    np.concatenate([train.y[6000:8000], targets[1]]))
+    public = test.take(np.arange(5000))
     return SimpleNamespace(base=base.eval(), config=config, released=released, user=user,
                            public=public)
 
@@ -116,8 +116,8 @@ def test_signals_flag_a_poisoned_cnn_not_a_benign_continuation(vision, tmp_path)
     got = {kind: inspect(_checkpoint(tmp_path, m, vision.config, kind), vision.user,
                          vision.public, ref, canary=small).values
            for kind, m in vision.released.items()}
-    assert got["poisoned"]["tail_excess"] > got["benign"]["tail_excess"] + 0.7
-    assert got["poisoned"]["shift_excess"] > got["benign"]["shift_excess"] + 0.7
+    assert got["poisoned"]["tail_excess"] > got["benign"]["tail_excess"] + 0.1
+    assert got["poisoned"]["shift_excess"] > got["benign"]["shift_excess"] + 0.4
     assert got["benign"]["family_gap"] is None  # an LM-only signal
 
 

@@ -17,9 +17,9 @@ from leakaudit.inspect.records import OPS, CanaryTest, finetune_copy
 # every signal: what it needs, and what it says (the explanation's sentence)
 SIGNALS: dict[str, tuple[str, str]] = {
     "tail_excess": ("your records", "log excess of your records above the public probes' "
-                    "99th-percentile loss (a raised-loss poison lifts its targets there)"),
+                    "99.5th-percentile loss (a raised-loss poison lifts its targets there)"),
     "low_tail_excess": ("your records", "log excess of your records below the public probes' "
-                        "1st-percentile loss (a memorising poison drops its targets there)"),
+                        "0.5th-percentile loss (a memorising poison drops its targets there)"),
     "canary_gap": ("your records", "a few finetuning steps write more membership into your "
                    "highest-loss records than into the public probes' (log-loss drop, "
                    "trained minus held back, yours minus public)"),
@@ -27,7 +27,7 @@ SIGNALS: dict[str, tuple[str, str]] = {
     "ece": ("a classifier", "expected calibration error on the public probes"),
     "family_gap": ("a causal LM", "median loss on format-matched probes minus generic text"),
     "shift_excess": ("your records and --reference", "log excess of your records the release "
-                     "moved (loss, either way) more than 99 % of the public probes"),
+                     "moved (loss, either way) more than 99.5 % of the public probes"),
     "drift": ("--reference", "largest relative change of any weight matrix vs the reference"),
 }
 
@@ -50,7 +50,7 @@ class Inspection:
 
 def inspect(ck: Checkpoint, user: Any = None, public: Any = None,
             reference: Checkpoint | None = None, seed: int = 0,
-            canary: CanaryTest = CANARY, n_public: int = 2000) -> Inspection:
+            canary: CanaryTest = CANARY, n_public: int | None = None) -> Inspection:
     """Every signal ``ck`` allows: ``user`` are the user's own records (what they will finetune
     on), ``public`` format-matched public probes (the family's offline default if None),
     ``reference`` a clean checkpoint of the same architecture."""
@@ -61,7 +61,7 @@ def inspect(ck: Checkpoint, user: Any = None, public: Any = None,
     if reference is not None:
         values["drift"] = sig.drift(ck.state(), reference.state())
     if ops is not None and public is None:
-        public = ops.public(ck, n_public, seed)
+        public = ops.public(ck, n_public or ops.n_public, seed)
     counts = {}
     if ops is not None and public is not None:
         pub = ops.losses(ck, ck.model, public)
@@ -72,7 +72,7 @@ def inspect(ck: Checkpoint, user: Any = None, public: Any = None,
 
             values["ece"] = classifier_metrics(ck.model, public.x, public.y)["ece"]
         else:
-            generic = ops.generic(n_public, seed)
+            generic = ops.generic(n_public or ops.n_public, seed)
             if generic is not None:
                 values["family_gap"] = sig.family_gap(pub, ops.losses(ck, ck.model, generic))
         if user is not None:

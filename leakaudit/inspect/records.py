@@ -24,6 +24,7 @@ class Ops(Protocol):
     """A family's record operations; ``records`` is whatever :meth:`read` returns."""
 
     lr: float
+    n_public: int  # default public probes drawn
 
     def read(self, path: Path) -> Any: ...
     def size(self, records: Any) -> int: ...
@@ -38,6 +39,7 @@ class ClassifierOps:
     """Labelled examples (``.npz`` with ``x`` and ``y``); loss = cross-entropy."""
 
     lr = 3e-4  # the vision audit's victim learning rate
+    n_public = 10000  # Fashion-MNIST's whole test set
 
     def read(self, path: Path) -> Examples:
         with np.load(path, allow_pickle=False) as f:
@@ -71,6 +73,7 @@ class ClassifierOps:
         from leakaudit.core.seeds import rng
 
         test = load_split(FASHION_MNIST, "test")
+        n = min(n, len(test.y))
         return test.take(np.sort(rng(seed, "inspect-public").choice(len(test.y), n,
                                                                      replace=False)))
 
@@ -85,6 +88,7 @@ class CausalLmOps:
 
     lr = 5e-4
     context = 64
+    n_public = 2000
 
     def read(self, path: Path) -> list[str]:
         lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip()]

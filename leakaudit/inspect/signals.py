@@ -9,7 +9,10 @@ import numpy as np
 import torch
 
 EPS = 1e-6
-TAIL = 0.99  # the public probes' quantile a record must pass to count as an outlier
+# the public probes' quantile a record must pass to count as an outlier: far enough out that a
+# victim's ~1 % targeted records outnumber the natural outliers, near enough that 10,000
+# probes estimate it from 50 (fixed on tuning seed 0's releases)
+TAIL = 0.995
 
 
 def tail_excess(mine: np.ndarray, public: np.ndarray, q: float = TAIL) -> float:

@@ -130,7 +130,7 @@ def test_cli_reports_writes_html_and_json(vision, tmp_path):
                 "--public-data", str(tmp_path / "public.npz"), "--json",
                 str(tmp_path / "out.json"), "--html", str(tmp_path / "out.html")])
     out = json.loads((tmp_path / "out.json").read_text())
-    assert out["values"]["tail_excess"] > 0.5 and out["values"]["drift"] is None
+    assert out["values"]["tail_excess"] > 0.1 and out["values"]["drift"] is None
     fitted = det.load("classifier", False)
     if fitted is not None:
         assert out["verdict"]["score"] == pytest.approx(fitted.score(out["values"]))

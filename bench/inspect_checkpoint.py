@@ -254,6 +254,33 @@ def lm_kept(folders: list[Path]) -> None:
     print(df.drop(columns=["ece"]).round(3).to_string())
 
 
+def tradeoff_plot(df: pd.DataFrame) -> None:
+    """Per poison variant against α: the detection score (with reference, mean over seeds),
+    the stealth cost (public-probe loss) and, where measured, the amplification."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pos = df[df.label == 1].groupby(["variant", "alpha"]).mean(numeric_only=True).reset_index()
+    benign = df[(df.label == 0) & (df.kind == "aux_only")].mean(numeric_only=True)
+    panels = [("score_reference", "detection score (with reference)"),
+              ("public_loss", "public-probe loss (stealth cost)")]
+    if "amplification" in df and df.amplification.notna().any():
+        panels.append(("amplification", "amplification (4-victim AUC − aux-only's)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4))
+    for ax, (col, title) in zip(axes, panels, strict=True):
+        for variant, g in pos.groupby("variant"):
+            ax.plot(g.alpha, g[col], marker="o", label=variant)
+        if col != "amplification":
+            ax.axhline(benign[col], color="grey", ls="--", label="aux-only (benign)")
+        ax.set_xlabel("poison α")
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(OUT / "inspect_vision_tradeoff.png", dpi=110)
+
+
 def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
     """Detection on fresh releases by the saved (tuning-seed) detectors, each signal alone,
     what is flagged per release kind, the trade-off curve and the run times."""
@@ -283,6 +310,7 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
           "4-victim target AUC minus the aux-only release's, --amplify seeds only):")
     print(df.groupby(["label", "kind", "variant", "alpha"])[cols].mean()
           .round(3).to_string())
+    tradeoff_plot(df)
     print(f"\nwall per release on {torch.get_num_threads()} threads (median s): poisoning "
           f"{df.release_s.median():.1f}, inspection alone {df.inspect_s.median():.1f}, "
           f"with reference {df.inspect_reference_s.median():.1f}")

@@ -295,7 +295,7 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
         d = det.load("classifier", with_ref)
         r = detection(d, df)
         df[f"score_{setting}"] = scores(d, df)
-        df[f"flag_{setting}"] = df[f"score_{setting}"] >= d.threshold
+        df[f"flag_{setting}"] = df[f"score_{setting}"] > d.threshold
         print(f"{setting:<11} {r.auc:.3f} [{r.auc_interval[0]:.3f}, {r.auc_interval[1]:.3f}]"
               f"       {r.fpr:.3f} [{r.fpr_interval[0]:.3f}, {r.fpr_interval[1]:.3f}] "
               f"({r.negatives} negatives: resolves {1 / r.negatives:.3f})"

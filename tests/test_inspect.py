@@ -70,6 +70,7 @@ def test_detector_is_a_fixed_rule_fitted_on_labels(tmp_path, monkeypatch):
     assert d.weights[0] > 0
     scores = [d.score({"a": a, "b": b}) for a, b in zip(table["a"], table["b"], strict=True)]
     assert d.threshold == pytest.approx(max(s for s, t in zip(scores, y, strict=True) if not t))
+    assert not any(s > d.threshold for s, t in zip(scores, y, strict=True) if not t)
     assert det.fit(table, 1 - y, ("a", "b"), "test").weights[0] < 0  # swapped labels
     assert d.contributions({"a": None, "b": None}) == {"a": 0.0, "b": 0.0}
     monkeypatch.setattr(det, "DETECTORS", tmp_path)

@@ -16,7 +16,7 @@ DETECTORS = Path(__file__).parent / "detectors"
 
 @dataclass(frozen=True)
 class Detector:
-    """``score = bias + Σ weight·(value − mean)/scale``; suspicious when ≥ ``threshold``."""
+    """``score = bias + Σ weight·(value − mean)/scale``; suspicious when above ``threshold``."""
 
     signals: tuple[str, ...]
     mean: tuple[float, ...]

@@ -56,7 +56,7 @@ def detection(det: Detector, table: pd.DataFrame, confidence: float = 0.95) -> D
     """AUC (seed-clustered interval) and the fixed threshold's FPR and TPR (exact intervals)."""
     s, y = scores(det, table), table.label.to_numpy().astype(bool)
     a, a_int = seed_auc(s, y, table.seed.to_numpy(), confidence=confidence)
-    flagged = s >= det.threshold
+    flagged = s > det.threshold
     fp, n = int(flagged[~y].sum()), int((~y).sum())
     tp, m = int(flagged[y].sum()), int(y.sum())
     return Detection(a, a_int, fp / n, exact_interval(fp, n, confidence), tp / m,

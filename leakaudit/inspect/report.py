@@ -36,9 +36,9 @@ class Verdict:
         if self.suspicious is None:
             return "no verdict: no detector is fitted for this checkpoint family"
         if self.suspicious:
-            return (f"SUSPICIOUS: score {self.score:.2f} ≥ threshold {self.threshold:.2f} — "
+            return (f"SUSPICIOUS: score {self.score:.2f} > threshold {self.threshold:.2f} — "
                     "this release looks crafted to make your records leak")
-        return (f"no evidence of a leakage-amplifying release: score {self.score:.2f} < "
+        return (f"no evidence of a leakage-amplifying release: score {self.score:.2f} ≤ "
                 f"threshold {self.threshold:.2f} (not a guarantee: see what it does not catch)")
 
 
@@ -46,7 +46,7 @@ def verdict(ins: Inspection, det: Detector | None) -> Verdict:
     if det is None:
         return Verdict(None, None, None, {})
     score = det.score(ins.values)
-    return Verdict(score, det.threshold, score >= det.threshold, det.contributions(ins.values))
+    return Verdict(score, det.threshold, score > det.threshold, det.contributions(ins.values))
 
 
 def _rows(ins: Inspection, v: Verdict) -> list[tuple[str, str, str, str]]:

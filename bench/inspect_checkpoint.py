@@ -72,11 +72,11 @@ def releases() -> list[dict]:
 class Seed:
     """One seed's data, base model and user records (the vision audit's recipe)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, threads: int | None = None) -> None:
         params = yaml.safe_load((ROOT / "backdoor-vision" / "params.yaml").read_text())
         params["base"]["seed"] = seed
         self.p = p = get_pipeline("backdoor-vision").params.model_validate(params)
-        torch.set_num_threads(p.base.threads)
+        torch.set_num_threads(threads or p.base.threads)
         self.seed = seed
         parts = IMAGES.parts(p, n_decoys=p.targets.n_targets)
         cand = IMAGES.examples(p, parts["candidates"])
@@ -155,8 +155,8 @@ def kept_release(s: Seed, r: dict, models: Path) -> tuple[torch.nn.Module, float
     return model, train_s
 
 
-def run_seed(seed: int, amplify: bool, models: Path) -> pd.DataFrame:
-    s = Seed(seed)
+def run_seed(seed: int, amplify: bool, models: Path, threads: int | None) -> pd.DataFrame:
+    s = Seed(seed, threads)
     reference = Checkpoint(Path("base"), "classifier", "small_cnn_classifier", s.base.eval(),
                            s.config)
     public = s.public
@@ -185,11 +185,11 @@ def run_seed(seed: int, amplify: bool, models: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def cached(seed: int, amplify: bool, cache: Path) -> pd.DataFrame:
+def cached(seed: int, amplify: bool, cache: Path, threads: int | None = None) -> pd.DataFrame:
     path = cache / f"vision-seed{seed}{'-amp' if amplify else ''}.csv"
     if path.exists():
         return pd.read_csv(path)
-    df = run_seed(seed, amplify, cache / f"vision-seed{seed}-models")
+    df = run_seed(seed, amplify, cache / f"vision-seed{seed}-models", threads)
     cache.mkdir(parents=True, exist_ok=True)
     df.to_csv(path.with_suffix(".tmp"), index=False)
     path.with_suffix(".tmp").replace(path)
@@ -206,10 +206,17 @@ def main() -> None:
     ap.add_argument("--amplify", type=int, nargs="*", default=[],
                     help="seeds whose releases also get the 4-victim amplification")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/inspect-bench"))
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default base.threads; 1 lets seeds run side by side)")
+    ap.add_argument("--only-cache", action="store_true",
+                    help="train and inspect the seeds' releases into the cache; no report")
     a = ap.parse_args()
     if a.lm:
         return lm_kept(a.lm)
-    df = pd.concat([cached(s, s in a.amplify, a.cache) for s in a.seeds], ignore_index=True)
+    df = pd.concat([cached(s, s in a.amplify, a.cache, a.threads) for s in a.seeds],
+                   ignore_index=True)
+    if a.only_cache:
+        return None
     name = "tuning" if a.tune else "fresh"
     df.to_csv(OUT / f"inspect_vision_{name}.csv", index=False)
     if a.tune:

@@ -294,19 +294,32 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
     from leakaudit.inspect.evaluation import detection, scores, signal_aucs
 
     print(f"\nfresh releases: {(df.label == 0).sum()} benign, {(df.label == 1).sum()} "
-          f"poisoned over {df.seed.nunique()} seeds {sorted(df.seed.unique())}; detectors and "
-          f"directions fixed on tuning seeds {sorted(tuning.seed.unique())}")
+          f"poisoned over {df.seed.nunique()} seeds {sorted(map(int, df.seed.unique()))}; "
+          f"detectors and directions fixed on tuning seeds "
+          f"{sorted(map(int, tuning.seed.unique()))}")
     print("setting     AUC [95% seed-clustered]    FPR at fixed threshold [exact]   "
           "TPR at fixed threshold [exact]")
     for setting, with_ref in (("alone", False), ("reference", True)):
         d = det.load("classifier", with_ref)
         r = detection(d, df)
+        det.record_fresh("classifier", with_ref, {
+            "fpr": r.fpr, "tpr": r.tpr, "auc": r.auc, "negatives": r.negatives,
+            "positives": r.positives, "seeds": sorted(int(s) for s in df.seed.unique())})
         df[f"score_{setting}"] = scores(d, df)
         df[f"flag_{setting}"] = df[f"score_{setting}"] > d.threshold
         print(f"{setting:<11} {r.auc:.3f} [{r.auc_interval[0]:.3f}, {r.auc_interval[1]:.3f}]"
               f"       {r.fpr:.3f} [{r.fpr_interval[0]:.3f}, {r.fpr_interval[1]:.3f}] "
               f"({r.negatives} negatives: resolves {1 / r.negatives:.3f})"
               f"   {r.tpr:.3f} [{r.tpr_interval[0]:.3f}, {r.tpr_interval[1]:.3f}]")
+    from leakaudit.core.metrics import auc, roc
+
+    print("\nscore AUC per poison variant (its positives against every negative):")
+    for v in VARIANTS:
+        keep = ((df.label == 0) | (df.variant == v)).to_numpy()
+        y = df.label.to_numpy()[keep]
+        print(f"  {v:<13}" + "  ".join(
+            f"{setting} {auc(*roc(df[f'score_{setting}'].to_numpy()[keep], y)):.3f}"
+            for setting in ("alone", "reference")))
     print("\neach signal alone (direction from tuning): AUC")
     for k, v in signal_aucs(df, WITH_REFERENCE, tuning).items():
         print(f"  {k:<14} {v:.3f}")
@@ -318,7 +331,8 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
     print(df.groupby(["label", "kind", "variant", "alpha"])[cols].mean()
           .round(3).to_string())
     tradeoff_plot(df)
-    print(f"\nwall per release on {torch.get_num_threads()} threads (median s): poisoning "
+    print("\nwall per release as run (median s; the bench ran 1 torch thread per seed, two jobs "
+          "sharing the 2 cores): poisoning "
           f"{df.release_s.median():.1f}, inspection alone {df.inspect_s.median():.1f}, "
           f"with reference {df.inspect_reference_s.median():.1f}")
 

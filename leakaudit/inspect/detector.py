@@ -25,6 +25,9 @@ class Detector:
     bias: float
     threshold: float
     fitted_on: str  # which releases (for the explanation)
+    # the threshold's measured operating point on fresh-seed releases (bench), if evaluated:
+    # fpr, tpr, auc, negatives, positives
+    fresh: dict | None = None
 
     def contributions(self, values: dict[str, float | None]) -> dict[str, float]:
         """Each signal's term of the score (a missing signal counts at the tuning mean: 0)."""
@@ -51,6 +54,16 @@ def fit(table: dict[str, np.ndarray], labels: np.ndarray, signals: tuple[str, ..
                    float(lr.intercept_[0]), 0.0, fitted_on)
     scores = np.array([det.score(dict(zip(signals, row, strict=True))) for row in x])
     return Detector(**{**asdict(det), "threshold": float(scores[labels == 0].max())})
+
+
+def record_fresh(family: str, with_reference: bool, fresh: dict) -> None:
+    """Store a detector's measured operating point on fresh releases beside it."""
+    from leakaudit.core.store import write_json
+
+    path = detector_file(family)
+    entries = json.loads(path.read_text())
+    entries["reference" if with_reference else "alone"]["fresh"] = fresh
+    write_json(path, entries)
 
 
 def detector_file(family: str) -> Path:

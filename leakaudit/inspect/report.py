@@ -30,6 +30,19 @@ class Verdict:
     threshold: float | None
     suspicious: bool | None
     contributions: dict[str, float]
+    fresh: dict | None = None  # the threshold's measured FPR/TPR on fresh releases
+
+    @property
+    def caveat(self) -> str:
+        """How far the threshold can be trusted, from its measured operating point."""
+        f = self.fresh
+        if not f:
+            return "the threshold has not been evaluated on fresh releases"
+        return (f"on {f['negatives']} benign and {f['positives']} poisoned fresh-seed releases "
+                f"this threshold flagged {f['fpr']:.0%} of the benign and {f['tpr']:.0%} of the "
+                f"poisoned (score AUC {f['auc']:.2f}): "
+                + ("read the score as a ranking against your own benign baselines, not as a "
+                   "verdict" if f["fpr"] > 0.1 else "a usable operating point"))
 
     @property
     def text(self) -> str:
@@ -46,7 +59,8 @@ def verdict(ins: Inspection, det: Detector | None) -> Verdict:
     if det is None:
         return Verdict(None, None, None, {})
     score = det.score(ins.values)
-    return Verdict(score, det.threshold, score > det.threshold, det.contributions(ins.values))
+    return Verdict(score, det.threshold, score > det.threshold, det.contributions(ins.values),
+                   det.fresh)
 
 
 def _rows(ins: Inspection, v: Verdict) -> list[tuple[str, str, str, str]]:
@@ -81,7 +95,7 @@ def render(ins: Inspection, det: Detector | None) -> str:
     out += [f"{n:<14} {val:>{width}} {c:>6}  {says}" for n, val, c, says in _rows(ins, v)]
     out += ["", v.text]
     if det is not None:
-        out.append(f"(detector fitted on {det.fitted_on})")
+        out.append(f"(detector fitted on {det.fitted_on}; {v.caveat})")
     out += [f"  - {line}" for line in explanation(ins, v)]
     return "\n".join(out)
 
@@ -91,7 +105,8 @@ def html_section(ins: Inspection, det: Detector | None) -> str:
     v = verdict(ins, det)
     rows = [[esc(n), esc(val), esc(c), esc(says)] for n, val, c, says in _rows(ins, v)]
     items = "".join(f"<li>{esc(line)}</li>" for line in explanation(ins, v))
-    fitted = f"<p class='note'>Detector fitted on {esc(det.fitted_on)}.</p>" if det else ""
+    fitted = (f"<p class='note'>Detector fitted on {esc(det.fitted_on)}; {esc(v.caveat)}.</p>"
+              if det else "")
     return (f"<section><h2>Checkpoint inspection: {esc(ins.path)}</h2>"
             f"<p class='{'warn' if v.suspicious else 'verdict'}'>{esc(v.text)}</p>{fitted}"
             + table(["signal", "value", "score term", "meaning"], rows)

@@ -16,9 +16,9 @@ BLIND_SPOTS = (
     "records with public probes: without --probe-data it sees only weight and calibration "
     "signals)",
     "memorise poisons, which lower their targets' loss into the range of ordinary easy "
-    "examples",
-    "families it was not fitted on: the verdict's threshold comes from this tool's own vision "
-    "releases; for other checkpoints the signals are reported without a verdict",
+    "examples (CNN detection AUC 0.68)",
+    "a poison that moves many records a little instead of a few far (inside the 99.5 % tail)",
+    "checkpoint families without a fitted detector (causal LMs, encoders): signals only",
 )
 
 

@@ -196,3 +196,15 @@ def test_a_bert_encoder_gets_weight_signals_only(tmp_path):
         tmp_path / "clean"))
     assert ins.family == "encoder" and ins.values["drift"] > 0.5
     assert ins.missing["tail_excess"] == "needs your records"
+
+
+def test_a_verdict_states_how_far_its_threshold_held_on_fresh_releases():
+    from leakaudit.inspect.report import Verdict
+
+    held = {"fpr": 0.0, "tpr": 0.9, "auc": 0.95, "negatives": 30, "positives": 36}
+    assert Verdict(2.0, 1.0, True, {}, held).text.startswith("SUSPICIOUS")
+    broke = {**held, "fpr": 1.0}
+    assert Verdict(2.0, 1.0, True, {}, broke).text.startswith("flagged, not reliably")
+    assert "not as a verdict" in Verdict(2.0, 1.0, True, {}, broke).caveat
+    assert Verdict(0.5, 1.0, False, {}, broke).text.startswith("no evidence")
+    assert Verdict(None, None, None, {}).text.startswith("no verdict")

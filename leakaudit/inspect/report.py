@@ -48,6 +48,10 @@ class Verdict:
     def text(self) -> str:
         if self.suspicious is None:
             return "no verdict: no detector is fitted for this checkpoint family"
+        unreliable = bool(self.fresh) and self.fresh["fpr"] > 0.1
+        if self.suspicious and unreliable:
+            return (f"flagged, not reliably: score {self.score:.2f} > threshold "
+                    f"{self.threshold:.2f}, a threshold that also flags most benign releases")
         if self.suspicious:
             return (f"SUSPICIOUS: score {self.score:.2f} > threshold {self.threshold:.2f} — "
                     "this release looks crafted to make your records leak")

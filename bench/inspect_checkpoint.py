@@ -49,6 +49,7 @@ from leakaudit.core.seeds import rng, torch_generator
 from leakaudit.inspect import detector as det
 from leakaudit.inspect.checkpoint import Checkpoint
 from leakaudit.inspect.inspector import SIGNALS, inspect
+from leakaudit.inspect.records import OPS
 
 VARIANTS = ("maximise", "memorise", "random_label")
 ALPHAS = (0.1, 0.3, 0.6, 1.0)
@@ -136,8 +137,7 @@ class Seed:
 
 
 def _losses(model: torch.nn.Module, ex: Examples) -> np.ndarray:
-    z = classifier.logits(model, ex.x)
-    return torch.nn.functional.cross_entropy(z, torch.from_numpy(ex.y), reduction="none").numpy()
+    return OPS["classifier"].losses(None, model, ex)
 
 
 def kept_release(s: Seed, r: dict, models: Path) -> tuple[torch.nn.Module, float]:

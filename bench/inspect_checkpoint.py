@@ -47,6 +47,12 @@ from leakaudit.backdoor.vision.training import calibration_split, poison
 from leakaudit.core.registry import get as get_pipeline
 from leakaudit.core.seeds import rng, torch_generator
 from leakaudit.inspect import detector as det
+from leakaudit.inspect.baseline import (
+    BenignBaseline,
+    continuations,
+    inspect_calibrated,
+    split_public,
+)
 from leakaudit.inspect.checkpoint import Checkpoint
 from leakaudit.inspect.inspector import SIGNALS, inspect
 from leakaudit.inspect.records import OPS
@@ -56,7 +62,10 @@ ALPHAS = (0.1, 0.3, 0.6, 1.0)
 BENIGN_ORDERS = 7
 ALONE = ("tail_excess", "low_tail_excess", "canary_gap", "public_loss", "ece")
 WITH_REFERENCE = (*ALONE, "shift_excess", "drift")
+SIGNALS_OF = {"alone": ALONE, "reference": WITH_REFERENCE, "calibrated": WITH_REFERENCE}
 OUT = ROOT / "bench" / "results"
+KEYS = ["seed", "kind", "variant", "alpha", "order"]
+CAL = "cal_"  # columns of a signal's excess over the benign baseline
 
 
 def releases() -> list[dict]:
@@ -185,6 +194,51 @@ def run_seed(seed: int, amplify: bool, models: Path, threads: int | None) -> pd.
     return pd.DataFrame(rows)
 
 
+def calibrated_seed(seed: int, models: Path, threads: int | None) -> pd.DataFrame:
+    """Every release's signals against the CLI's benign baseline (its defaults): continuations
+    of the base on half of the public probes, every checkpoint probed with the other half."""
+    s = Seed(seed, threads)
+    ops = OPS["classifier"]
+    reference = Checkpoint(Path("base"), "classifier", "small_cnn_classifier", s.base.eval(),
+                           s.config)
+    cfg = BenignBaseline()
+    train, probe = split_public(ops, s.public, seed, cfg.share)
+    t = time.perf_counter()
+    baseline = [inspect(c, s.user, probe, reference, seed).values
+                for c in continuations(ops, reference, train, cfg, seed)]
+    baseline_s = time.perf_counter() - t
+    rows = []
+    for r in releases():
+        model, _ = kept_release(s, r, models)
+        ck = Checkpoint(Path(r["kind"]), "classifier", "small_cnn_classifier", model, s.config)
+        ins = inspect_calibrated(ck, s.user, s.public, reference, seed, cfg, baseline=baseline)
+        rows.append({"seed": seed, **{k: r[k] for k in KEYS[1:]},
+                     **{CAL + k: v for k, v in ins.calibrated.items()},
+                     "baseline_s": baseline_s, "inspect_calibrated_s": ins.seconds})
+        print(f"seed {seed} {r['kind']:<8} {r['variant']:<12} α={r['alpha']:<4} calibrated "
+              + " ".join(f"{k}={ins.calibrated[k]:+.3f}" for k in WITH_REFERENCE), flush=True)
+    return pd.DataFrame(rows)
+
+
+def with_calibrated(df: pd.DataFrame, seed: int, cache: Path, threads: int | None
+                    ) -> pd.DataFrame:
+    """``df`` (one seed's releases) with the calibrated columns (cached like the signals)."""
+    path = cache / f"vision-seed{seed}-calibrated.csv"
+    if not path.exists():
+        cal = calibrated_seed(seed, cache / f"vision-seed{seed}-models", threads)
+        cal.to_csv(path.with_suffix(".tmp"), index=False)
+        path.with_suffix(".tmp").replace(path)
+    return df.merge(pd.read_csv(path), on=KEYS, validate="one_to_one")
+
+
+def setting_table(df: pd.DataFrame, setting: str) -> pd.DataFrame:
+    """The releases as the setting's detector reads them: the calibrated excess in place of
+    the raw signals for ``calibrated``."""
+    if setting != "calibrated":
+        return df
+    return df.assign(**{k: df[CAL + k] for k in WITH_REFERENCE})
+
+
 def cached(seed: int, amplify: bool, cache: Path, threads: int | None = None) -> pd.DataFrame:
     path = cache / f"vision-seed{seed}{'-amp' if amplify else ''}.csv"
     if path.exists():
@@ -213,19 +267,20 @@ def main() -> None:
     a = ap.parse_args()
     if a.lm:
         return lm_kept(a.lm)
-    df = pd.concat([cached(s, s in a.amplify, a.cache, a.threads) for s in a.seeds],
-                   ignore_index=True)
+    df = pd.concat([with_calibrated(cached(s, s in a.amplify, a.cache, a.threads), s, a.cache,
+                                    a.threads) for s in a.seeds], ignore_index=True)
     if a.only_cache:
         return None
     name = "tuning" if a.tune else "fresh"
     df.to_csv(OUT / f"inspect_vision_{name}.csv", index=False)
     if a.tune:
-        cols = {c: df[c].to_numpy() for c in WITH_REFERENCE}
         fitted = f"vision releases of seeds {a.seeds} ({(df.label == 0).sum()} benign, " \
                  f"{(df.label == 1).sum()} poisoned; bench/inspect_checkpoint.py)"
-        det.save("classifier", {"alone": det.fit(cols, df.label.to_numpy(), ALONE, fitted),
-                                "reference": det.fit(cols, df.label.to_numpy(), WITH_REFERENCE,
-                                                     fitted)})
+        y = df.label.to_numpy()
+        det.save("classifier", {
+            setting: det.fit({c: setting_table(df, setting)[c].to_numpy()
+                              for c in WITH_REFERENCE}, y, signals, fitted)
+            for setting, signals in SIGNALS_OF.items()})
         print(f"detectors saved to {det.detector_file('classifier')}")
     else:
         report(df, pd.read_csv(OUT / "inspect_vision_tuning.csv"))
@@ -299,13 +354,13 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
           f"{sorted(map(int, tuning.seed.unique()))}")
     print("setting     AUC [95% seed-clustered]    FPR at fixed threshold [exact]   "
           "TPR at fixed threshold [exact]")
-    for setting, with_ref in (("alone", False), ("reference", True)):
-        d = det.load("classifier", with_ref)
-        r = detection(d, df)
-        det.record_fresh("classifier", with_ref, {
+    for setting in det.SETTINGS:
+        d = det.load("classifier", setting)
+        r = detection(d, setting_table(df, setting))
+        det.record_fresh("classifier", setting, {
             "fpr": r.fpr, "tpr": r.tpr, "auc": r.auc, "negatives": r.negatives,
             "positives": r.positives, "seeds": sorted(int(s) for s in df.seed.unique())})
-        df[f"score_{setting}"] = scores(d, df)
+        df[f"score_{setting}"] = scores(d, setting_table(df, setting))
         df[f"flag_{setting}"] = df[f"score_{setting}"] > d.threshold
         print(f"{setting:<11} {r.auc:.3f} [{r.auc_interval[0]:.3f}, {r.auc_interval[1]:.3f}]"
               f"       {r.fpr:.3f} [{r.fpr_interval[0]:.3f}, {r.fpr_interval[1]:.3f}] "
@@ -319,11 +374,13 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
         y = df.label.to_numpy()[keep]
         print(f"  {v:<13}" + "  ".join(
             f"{setting} {auc(*roc(df[f'score_{setting}'].to_numpy()[keep], y)):.3f}"
-            for setting in ("alone", "reference")))
+            for setting in det.SETTINGS))
     print("\neach signal alone (direction from tuning): AUC")
-    for k, v in signal_aucs(df, WITH_REFERENCE, tuning).items():
-        print(f"  {k:<14} {v:.3f}")
-    cols = ["score_alone", "flag_alone", "score_reference", "flag_reference", "target_loss"]
+    cal = tuple(CAL + k for k in WITH_REFERENCE)
+    for k, v in signal_aucs(df, (*WITH_REFERENCE, *cal), tuning).items():
+        print(f"  {k:<18} {v:.3f}")
+    cols = [f"{c}_{setting}" for setting in det.SETTINGS for c in ("score", "flag")]
+    cols += ["target_loss"]
     if "amplification" in df:
         cols += ["amplification"]
     print("\nper release kind (mean over seeds; flag = flagged fraction; amplification = "
@@ -335,6 +392,9 @@ def report(df: pd.DataFrame, tuning: pd.DataFrame) -> None:
           "sharing the 2 cores): poisoning "
           f"{df.release_s.median():.1f}, inspection alone {df.inspect_s.median():.1f}, "
           f"with reference {df.inspect_reference_s.median():.1f}")
+    print("benign baseline (4 continuations × 500 steps, then signals; once per reference, run "
+          f"alone in the serial queue): median {df.baseline_s.median():.1f} s; each release "
+          f"against it {df.inspect_calibrated_s.median():.1f} s")
 
 
 if __name__ == "__main__":

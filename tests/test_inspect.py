@@ -75,9 +75,11 @@ def test_detector_is_a_fixed_rule_fitted_on_labels(tmp_path, monkeypatch):
     assert d.contributions({"a": None, "b": None}) == {"a": 0.0, "b": 0.0}
     monkeypatch.setattr(det, "DETECTORS", tmp_path)
     det.save("classifier", {"reference": d})
-    assert det.load("classifier", True) == d
-    assert det.load("classifier", False) is None
-    assert det.load("causal_lm", True) is None
+    assert det.load("classifier", "reference") == d
+    assert det.load("classifier", "alone") is None
+    assert det.load("causal_lm", "reference") is None
+    with pytest.raises(ValueError, match="allowed"):
+        det.load("classifier", "with_reference")
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def test_cli_reports_writes_html_and_json(vision, tmp_path):
                 str(tmp_path / "out.json"), "--html", str(tmp_path / "out.html")])
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["values"]["tail_excess"] > 0.1 and out["values"]["drift"] is None
-    fitted = det.load("classifier", False)
+    fitted = det.load("classifier", "alone")
     if fitted is not None:
         assert out["verdict"]["score"] == pytest.approx(fitted.score(out["values"]))
         assert code == (1 if out["verdict"]["suspicious"] else 0)
@@ -149,6 +151,8 @@ def test_refuses_pickles_missing_paths_and_unknown_kinds(tmp_path, capsys):
     assert cli(["inspect-checkpoint", str(d)]) == 2
     assert cli(["inspect-checkpoint", "gpt2"]) == 2  # a hub name: never downloaded
     assert "never downloads" in capsys.readouterr().out
+    assert cli(["inspect-checkpoint", str(d), "--baseline", "-1"]) == 2
+    assert "--baseline -1" in capsys.readouterr().out
     (d / "model.safetensors").write_bytes(b"")
     (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
     assert cli(["inspect-checkpoint", str(d)]) == 2
@@ -208,3 +212,48 @@ def test_a_verdict_states_how_far_its_threshold_held_on_fresh_releases():
     assert "not as a verdict" in Verdict(2.0, 1.0, True, {}, broke).caveat
     assert Verdict(0.5, 1.0, False, {}, broke).text.startswith("no evidence")
     assert Verdict(None, None, None, {}).text.startswith("no verdict")
+
+
+def test_excess_is_the_release_minus_the_baseline_mean():
+    from leakaudit.inspect.baseline import excess
+
+    got = excess({"a": 1.0, "b": None, "c": 2.0},
+                 [{"a": 0.0, "b": 1.0, "c": None}, {"a": 1.0, "b": 2.0, "c": 1.0}])
+    assert got == {"a": 0.5, "b": None, "c": None}
+
+
+def test_benign_baseline_keeps_the_poison_and_cancels_the_base(vision, tmp_path):
+    from leakaudit.inspect.baseline import BenignBaseline, inspect_calibrated
+
+    ref = _checkpoint(tmp_path, vision.base, vision.config, "base")
+    cfg = BenignBaseline(continuations=2, steps=100, batch=32)
+    got = {kind: inspect_calibrated(_checkpoint(tmp_path, m, vision.config, kind), vision.user,
+                                    vision.public, ref, cfg=cfg)
+           for kind, m in vision.released.items()}
+    for ins in got.values():
+        assert len(ins.baseline["shift_excess"]) == 2
+        assert ins.calibrated["shift_excess"] == pytest.approx(
+            ins.values["shift_excess"] - np.mean(ins.baseline["shift_excess"]))
+        assert ins.counts["public"] == 2500  # probed with the half not trained on
+    assert got["poisoned"].calibrated["shift_excess"] > \
+        got["benign"].calibrated["shift_excess"] + 0.4
+    assert got["poisoned"].calibrated["tail_excess"] > got["benign"].calibrated["tail_excess"]
+    # a continuation of the reference is itself benign: the reference's own excess is small
+    own = inspect_calibrated(ref, vision.user, vision.public, ref, cfg=cfg)
+    assert abs(own.calibrated["tail_excess"]) < abs(got["poisoned"].calibrated["tail_excess"])
+
+
+def test_cli_with_a_reference_scores_against_the_benign_baseline(vision, tmp_path):
+    d = tmp_path / "release"
+    classifier.save(vision.released["poisoned"], vision.config, d, "test")
+    classifier.save(vision.base, vision.config, tmp_path / "ref", "test")
+    np.savez(tmp_path / "mine.npz", x=vision.user.x, y=vision.user.y)
+    code = cli(["inspect-checkpoint", str(d), "--reference", str(tmp_path / "ref"),
+                "--probe-data", str(tmp_path / "mine.npz"), "--baseline", "2", "--json",
+                str(tmp_path / "out.json")])
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert len(out["baseline"]["drift"]) == 2 and out["calibrated"]["drift"] is not None
+    fitted = det.load("classifier", "calibrated")
+    if fitted is not None:
+        assert out["verdict"]["score"] == pytest.approx(fitted.score(out["calibrated"]))
+        assert code == (1 if out["verdict"]["suspicious"] else 0)

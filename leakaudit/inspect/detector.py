@@ -1,7 +1,7 @@
 """The verdict: a logistic combination of standardised signals, fitted on releases from tuning
 seeds (``bench/inspect_checkpoint.py --tune``), with its threshold fixed there — never on the
-releases it is evaluated on. One detector per checkpoint family and per setting (with or without a
-reference), stored as JSON beside this module."""
+releases it is evaluated on. One detector per checkpoint family and per setting (``SETTINGS``),
+stored as JSON beside this module."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from pathlib import Path
 import numpy as np
 
 DETECTORS = Path(__file__).parent / "detectors"
+# what the user gave: records only; records and a reference; records, a reference and a benign
+# baseline of continuations of it (the detector then reads the signals' excess over it)
+SETTINGS = ("alone", "reference", "calibrated")
+
+
+def setting_of(reference: bool, baseline: bool) -> str:
+    """The detector setting an inspection ran in."""
+    return "calibrated" if baseline else "reference" if reference else "alone"
 
 
 @dataclass(frozen=True)
@@ -56,13 +64,13 @@ def fit(table: dict[str, np.ndarray], labels: np.ndarray, signals: tuple[str, ..
     return Detector(**{**asdict(det), "threshold": float(scores[labels == 0].max())})
 
 
-def record_fresh(family: str, with_reference: bool, fresh: dict) -> None:
+def record_fresh(family: str, setting: str, fresh: dict) -> None:
     """Store a detector's measured operating point on fresh releases beside it."""
     from leakaudit.core.store import write_json
 
     path = detector_file(family)
     entries = json.loads(path.read_text())
-    entries["reference" if with_reference else "alone"]["fresh"] = fresh
+    entries[setting]["fresh"] = fresh
     write_json(path, entries)
 
 
@@ -76,11 +84,14 @@ def save(family: str, detectors: dict[str, Detector]) -> None:
     write_json(detector_file(family), {k: asdict(d) for k, d in detectors.items()})
 
 
-def load(family: str, with_reference: bool) -> Detector | None:
-    """The fitted detector for a family and setting, or None if none was fitted."""
+def load(family: str, setting: str) -> Detector | None:
+    """The fitted detector for a family and setting (``SETTINGS``), or None if none was
+    fitted."""
+    if setting not in SETTINGS:
+        raise ValueError(f"detector setting {setting!r}; allowed: {list(SETTINGS)}")
     path = detector_file(family)
     if not path.exists():
         return None
-    entry = json.loads(path.read_text()).get("reference" if with_reference else "alone")
+    entry = json.loads(path.read_text()).get(setting)
     return None if entry is None else Detector(**{k: tuple(v) if isinstance(v, list) else v
                                                   for k, v in entry.items()})

@@ -46,6 +46,10 @@ class Inspection:
     missing: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    # with a benign baseline (:mod:`leakaudit.inspect.baseline`): each signal's values over the
+    # continuations, and the release's excess over their mean
+    baseline: dict[str, list[float | None]] | None = None
+    calibrated: dict[str, float | None] | None = None
 
 
 def inspect(ck: Checkpoint, user: Any = None, public: Any = None,
@@ -105,7 +109,7 @@ def _canary(ops: Any, ck: Checkpoint, user: Any, public: Any, mine: np.ndarray,
     filler = r.choice(others, min(test.filler, len(others)), replace=False)
     train = ops.join(ops.take(user, np.concatenate([suspects_u[trained_u], filler])),
                      ops.take(public, suspects_p[trained_p]))
-    model = finetune_copy(ops, ck, train, test, seed)
+    model = finetune_copy(ops, ck, train, test.steps, test.batch, seed)
     after_u = ops.losses(ck, model, ops.take(user, suspects_u))
     after_p = ops.losses(ck, model, ops.take(public, suspects_p))
     return (sig.canary_gap(mine[suspects_u], after_u, trained_u)

@@ -161,17 +161,18 @@ class CanaryTest:
     batch: int = 32
 
 
-def finetune_copy(ops: Ops, ck: Any, records: Any, test: CanaryTest, seed: int
-                  ) -> torch.nn.Module:
-    """A copy of the checkpoint's model after ``test.steps`` Adam steps on ``records``
-    (seeded batches): what a victim's first minutes of finetuning do to them."""
+def finetune_copy(ops: Ops, ck: Any, records: Any, steps: int, batch: int, seed: int,
+                  stream: str = "inspect-canary") -> torch.nn.Module:
+    """A copy of the checkpoint's model after ``steps`` Adam steps (at the family's victim
+    learning rate) on ``records``, batches seeded by ``seed`` and ``stream``: what a victim's
+    first minutes of finetuning do to them, or a benign continuation of a reference."""
     from leakaudit.backdoor.batches import cycle
 
     model = copy.deepcopy(ck.model)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=ops.lr)
-    order = cycle(ops.size(records), test.batch, torch_generator(seed, "inspect-canary"))
-    for _ in range(test.steps):
+    order = cycle(ops.size(records), batch, torch_generator(seed, stream))
+    for _ in range(steps):
         loss = ops.step_loss(ck, model, ops.take(records, next(order).numpy()))
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -16,7 +16,7 @@ BLIND_SPOTS = (
     "records with public probes: without --probe-data it sees only weight and calibration "
     "signals)",
     "memorise poisons, which lower their targets' loss into the range of ordinary easy "
-    "examples (CNN detection AUC 0.68)",
+    "examples (CNN detection AUC 0.67 with a reference)",
     "a poison that moves many records a little instead of a few far (inside the 99.5 % tail)",
     "checkpoint families without a fitted detector (causal LMs, encoders): signals only",
 )
@@ -59,23 +59,34 @@ class Verdict:
                 f"threshold {self.threshold:.2f} (not a guarantee: see what it does not catch)")
 
 
+def scored_values(ins: Inspection) -> dict[str, float | None]:
+    """What the detector reads: the excess over the benign baseline where one was made."""
+    return ins.values if ins.calibrated is None else ins.calibrated
+
+
 def verdict(ins: Inspection, det: Detector | None) -> Verdict:
     if det is None:
         return Verdict(None, None, None, {})
-    score = det.score(ins.values)
-    return Verdict(score, det.threshold, score > det.threshold, det.contributions(ins.values),
+    values = scored_values(ins)
+    score = det.score(values)
+    return Verdict(score, det.threshold, score > det.threshold, det.contributions(values),
                    det.fresh)
 
 
-def _rows(ins: Inspection, v: Verdict) -> list[tuple[str, str, str, str]]:
+def _rows(ins: Inspection, v: Verdict) -> list[tuple[str, str, str, str, str]]:
+    """Per signal: name, value, the benign continuations' range (if a baseline was made), its
+    term of the score, and what it means."""
     rows = []
     for name, (_, says) in SIGNALS.items():
         value = ins.values[name]
         shown = "n/a" if value is None else f"{value:+.3f}"
+        base = [b for b in (ins.baseline or {}).get(name, []) if b is not None]
+        benign = f"{min(base):+.2f}..{max(base):+.2f}" if base else ""
         if name in ins.missing:
             says = f"({ins.missing[name]}) {says}"
         c = v.contributions.get(name)
-        rows.append((name, shown, "" if c is None or value is None else f"{c:+.2f}", says))
+        rows.append((name, shown, benign, "" if c is None or value is None else f"{c:+.2f}",
+                     says))
     return rows
 
 
@@ -92,11 +103,19 @@ def explanation(ins: Inspection, v: Verdict) -> list[str]:
 def render(ins: Inspection, det: Detector | None) -> str:
     """The terminal report."""
     v = verdict(ins, det)
-    width = max(len(r[1]) for r in _rows(ins, v))
+    rows = _rows(ins, v)
+    width = max(len(r[1]) for r in rows)
+    bw = max(len(r[2]) for r in rows)
+    benign = f" {'benign':>{bw}}" if bw else ""
     out = [f"inspect-checkpoint {ins.path} ({ins.family}: {ins.kind}; "
            f"{ins.seconds:.1f} s; records: {ins.counts or 'none'})",
-           f"{'signal':<14} {'value':>{width}} {'score':>6}  meaning"]
-    out += [f"{n:<14} {val:>{width}} {c:>6}  {says}" for n, val, c, says in _rows(ins, v)]
+           f"{'signal':<14} {'value':>{width}}{benign} {'score':>6}  meaning"]
+    out += [f"{n:<14} {val:>{width}}{f' {b:>{bw}}' if bw else ''} {c:>6}  {says}"
+            for n, val, b, c, says in rows]
+    if ins.baseline is not None:
+        k = len(next(iter(ins.baseline.values())))
+        out.append(f"(benign: the range over {k} benign continuations of --reference on public "
+                   "probes; the score reads each signal's excess over their mean)")
     out += ["", v.text]
     if det is not None:
         out.append(f"(detector fitted on {det.fitted_on}; {v.caveat})")
@@ -107,13 +126,13 @@ def render(ins: Inspection, det: Detector | None) -> str:
 def html_section(ins: Inspection, det: Detector | None) -> str:
     """The inspection as an HTML section (verdict, signals, explanation)."""
     v = verdict(ins, det)
-    rows = [[esc(n), esc(val), esc(c), esc(says)] for n, val, c, says in _rows(ins, v)]
+    rows = [[esc(n), esc(val), esc(b), esc(c), esc(says)] for n, val, b, c, says in _rows(ins, v)]
     items = "".join(f"<li>{esc(line)}</li>" for line in explanation(ins, v))
     fitted = (f"<p class='note'>Detector fitted on {esc(det.fitted_on)}; {esc(v.caveat)}.</p>"
               if det else "")
     return (f"<section><h2>Checkpoint inspection: {esc(ins.path)}</h2>"
             f"<p class='{'warn' if v.suspicious else 'verdict'}'>{esc(v.text)}</p>{fitted}"
-            + table(["signal", "value", "score term", "meaning"], rows)
+            + table(["signal", "value", "benign continuations", "score term", "meaning"], rows)
             + f"<ul>{items}</ul></section>")
 
 

@@ -138,7 +138,9 @@ def main() -> None:
     wall = timed([str(BIN / "dvc"), "repro"], repo)
     m, comp = tables(repo)
     label = " ".join([args.preset or "default", *args.set])
-    print(f"{label}: {wall:.0f} s from an empty cache (all replicates, 2 threads)")
+    threads = yaml.safe_load((repo / "params.yaml").read_text())["base"]["threads"]
+    print(f"{label}: {wall:.0f} s from an empty cache (all replicates, {threads} torch "
+          "threads)")
     print("\n".join(report(m, comp)))
 
 

@@ -58,24 +58,19 @@ def run(args: argparse.Namespace) -> int:
             if path is not None and not path.exists():
                 raise CheckpointError(f"--{key.replace('_', '-')}: {path} not found")
             data[key] = ops.read(path) if path is not None else None
+        # a benign baseline needs what its continuations train and are probed on
+        calibrate = (ref is not None and ops is not None and data["probe_data"] is not None
+                     and args.baseline > 0)
+        if calibrate:
+            from leakaudit.inspect.baseline import BenignBaseline, inspect_calibrated
+
+            ins = inspect_calibrated(ck, data["probe_data"], data["public_data"], ref, args.seed,
+                                     BenignBaseline(continuations=args.baseline))
+        else:
+            ins = inspect(ck, data["probe_data"], data["public_data"], ref, args.seed)
     except (CheckpointError, UnsafeCheckpointError, ValueError) as err:
         print(f"leakaudit inspect-checkpoint: {err}")
         return 2
-    calibrate = (ref is not None and data["probe_data"] is not None and args.baseline > 0
-                 and ops is not None)
-    if calibrate:
-        from dataclasses import replace
-
-        from leakaudit.inspect.baseline import BenignBaseline, inspect_calibrated
-
-        try:
-            ins = inspect_calibrated(ck, data["probe_data"], data["public_data"], ref, args.seed,
-                                     replace(BenignBaseline(), continuations=args.baseline))
-        except ValueError as err:
-            print(f"leakaudit inspect-checkpoint: {err}")
-            return 2
-    else:
-        ins = inspect(ck, data["probe_data"], data["public_data"], ref, args.seed)
     det = detector.load(ck.family, detector.setting_of(ref is not None, calibrate))
     print(render(ins, det))
     v = verdict(ins, det)

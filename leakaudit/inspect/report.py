@@ -33,6 +33,11 @@ class Verdict:
     fresh: dict | None = None  # the threshold's measured FPR/TPR on fresh releases
 
     @property
+    def unreliable(self) -> bool:
+        """The threshold flagged more than 10 % of fresh benign releases."""
+        return bool(self.fresh) and self.fresh["fpr"] > 0.1
+
+    @property
     def caveat(self) -> str:
         """How far the threshold can be trusted, from its measured operating point."""
         f = self.fresh
@@ -42,14 +47,13 @@ class Verdict:
                 f"this threshold flagged {f['fpr']:.0%} of the benign and {f['tpr']:.0%} of the "
                 f"poisoned (score AUC {f['auc']:.2f}): "
                 + ("read the score as a ranking against your own benign baselines, not as a "
-                   "verdict" if f["fpr"] > 0.1 else "a usable operating point"))
+                   "verdict" if self.unreliable else "a usable operating point"))
 
     @property
     def text(self) -> str:
         if self.suspicious is None:
             return "no verdict: no detector is fitted for this checkpoint family"
-        unreliable = bool(self.fresh) and self.fresh["fpr"] > 0.1
-        if self.suspicious and unreliable:
+        if self.suspicious and self.unreliable:
             return (f"flagged, not reliably: score {self.score:.2f} > threshold "
                     f"{self.threshold:.2f}, a threshold that also flags most benign releases")
         if self.suspicious:
